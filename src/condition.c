@@ -1,0 +1,1 @@
+/* condition.c - (being written) */

@@ -1,0 +1,27 @@
+/* constant.h - constants by name (internal).
+ *
+ * Each area defines a table and constant.c lists the tables; the order of
+ * tables and of entries is the enumeration order, which is stable. */
+#ifndef WEFT_CONSTANT_H
+#define WEFT_CONSTANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct weft__constant {
+  const char *name;
+  int64_t value;
+} weft__constant;
+
+typedef struct weft__constant_table {
+  const weft__constant *entries;
+  size_t count;
+} weft__constant_table;
+
+#define WEFT__CONST(name) { #name, (int64_t)(name) }
+#define WEFT__TABLE(arr) { (arr), sizeof(arr) / sizeof((arr)[0]) }
+
+extern const weft__constant_table weft__core_constants;
+extern const weft__constant_table weft__errno_constants;
+
+#endif

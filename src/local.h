@@ -1,0 +1,3 @@
+#ifndef WEFT_LOCAL_H
+#define WEFT_LOCAL_H
+#endif

@@ -1,0 +1,18 @@
+/* lock.h - the primitive Lock (internal).
+ *
+ * A Lock is one 32-bit word in a type-stable slab: the word is both the
+ * handle's slot (generation, LIVE, CLOSED) and the lock state (0 free,
+ * 1 locked, 2 locked with waiters), so acquire and release are one CAS
+ * each, like a bare futex mutex, and a stale handle can never touch a
+ * lock that reused its slot: every CAS compares the generation too. */
+#ifndef WEFT_LOCK_H
+#define WEFT_LOCK_H
+
+#include "weft.h"
+
+/* Is the calling thread allowed to treat `lock` as held?  For a Lock
+ * (no owner) this is Python's trick: it is held if a non-blocking acquire
+ * fails.  Returns 1 held, 0 not held, or a negative status. */
+weft_status weft__lock_held(weft_handle lock);
+
+#endif

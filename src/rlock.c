@@ -1,0 +1,1 @@
+/* rlock.c - (being written) */

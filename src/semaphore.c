@@ -1,0 +1,1 @@
+/* semaphore.c - (being written) */

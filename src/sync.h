@@ -1,0 +1,3 @@
+#ifndef WEFT_SYNC_H
+#define WEFT_SYNC_H
+#endif

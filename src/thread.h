@@ -1,0 +1,3 @@
+#ifndef WEFT_THREAD_H
+#define WEFT_THREAD_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef WEFT_TIMER_H
+#define WEFT_TIMER_H
+#endif
