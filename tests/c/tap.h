@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "weft.h"
 
@@ -59,6 +60,37 @@ static inline void diag(const char *fmt, ...) {
 static inline int done_testing(void) {
   printf("1..%d\n", tap_n);
   return tap_failed ? 1 : 0;
+}
+
+/* Wait (up to 10 s) until thread `tid` is asleep in the kernel (state S
+ * in /proc), so a test knows a waiter really is blocked before it acts.
+ * Returns 1 if it is. */
+#include <sys/types.h>
+#include <unistd.h>
+static inline int wait_blocked(pid_t tid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+  for (int i = 0; i < 10000; i++) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (p != NULL && p[1] == ' ' && p[2] == 'S')
+      return 1;
+    usleep(1000);
+  }
+  return 0;
+}
+
+/* The WEFT_STRESS_SCALE factor (default 1) applied to n, at least 1. */
+static inline long stress_n(long n) {
+  const char *s = getenv("WEFT_STRESS_SCALE");
+  double f = s != NULL ? atof(s) : 1.0;
+  long v = (long)((double)n * (f > 0 ? f : 1.0));
+  return v > 0 ? v : 1;
 }
 
 #define BAIL(...)                                                            \

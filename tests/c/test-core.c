@@ -1,1 +1,146 @@
-int main(void){return 0;}
+/* test-core.c - status codes, the last error, constants, version, time,
+ * and the handle rules every kind shares. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tap.h"
+
+static void test_status_names(void) {
+  ok(strcmp(weft_err_name(0), "OK") == 0, "err_name(0) is OK");
+  ok(strcmp(weft_err_name(WEFT_EBADHANDLE), "WEFT_EBADHANDLE") == 0,
+     "err_name names weft codes");
+  ok(strcmp(weft_err_name(-ETIMEDOUT), "ETIMEDOUT") == 0,
+     "err_name names -errno codes");
+  ok(strcmp(weft_err_name(-999999), "UNKNOWN") == 0,
+     "err_name of an unknown code is UNKNOWN");
+  ok(strcmp(weft_strerror(-ECONNREFUSED), "Connection refused") == 0,
+     "strerror of -errno is the OS text");
+  ok(strlen(weft_strerror(WEFT_ECLOSED)) > 0, "strerror of a weft code");
+  ok(weft_strerror(123456) != NULL, "strerror never returns NULL");
+  ok(WEFT_EBADHANDLE <= WEFT_ERR_BASE && WEFT_ENOTSUP <= WEFT_ERR_BASE,
+     "weft codes are at or below WEFT_ERR_BASE");
+}
+
+static void test_last_error(void) {
+  weft_handle lock;
+  weft_lock_new(&lock);
+  is(weft_lock_release(lock), WEFT_ESTATE, "release of unlocked lock fails");
+  is(weft_last_error_code(), WEFT_ESTATE, "last_error_code follows");
+  ok(strstr(weft_last_error_message(), "lock_release") != NULL,
+     "last_error_message names the operation: %s",
+     weft_last_error_message());
+  is(weft_lock_acquire(lock, 0), 0, "acquire");
+  is(weft_lock_acquire(lock, 0.01), -ETIMEDOUT, "timed acquire times out");
+  is(weft_last_error_detail(), ETIMEDOUT, "detail is the errno value");
+  weft_close(lock);
+}
+
+static void test_constants(void) {
+  int64_t v = 0;
+  is(weft_constant_get("WEFT_ECLOSED", &v), 0, "constant_get finds a code");
+  is(v, WEFT_ECLOSED, "with its value");
+  is(weft_constant_get("EAGAIN", &v), 0, "errno names are constants");
+  is(v, EAGAIN, "EAGAIN has the platform value");
+  is(weft_constant_get("WEFT_KIND_LOCK", &v), 0, "kinds are constants");
+  is(weft_constant_get("NO_SUCH_THING", &v), -ENOENT, "unknown name");
+  is(weft_constant_get(NULL, &v), WEFT_EVALUE, "NULL name");
+  is(weft_constant_get("EAGAIN", NULL), WEFT_EVALUE, "NULL out");
+
+  size_t n = weft_constant_count(), len = 0, found = 0;
+  ok(n > 100, "constant_count enumerates many (%zu)", n);
+  char name[64];
+  int all_ok = 1;
+  for (size_t i = 0; i < n; i++) {
+    int64_t value, again;
+    if (weft_constant_at(i, name, sizeof name, &len, &value) != 0 ||
+        len != strlen(name) || weft_constant_get(name, &again) != 0) {
+      all_ok = 0;
+      continue;
+    }
+    /* Aliases (EWOULDBLOCK = EAGAIN) resolve to the first: same value. */
+    all_ok &= again == value;
+    found += strcmp(name, "WEFT_EBADHANDLE") == 0;
+  }
+  ok(all_ok, "every enumerated constant looks up to its value");
+  is(found, 1, "enumeration lists WEFT_EBADHANDLE once");
+  is(weft_constant_at(n, name, sizeof name, &len, &v), -ENOENT,
+     "constant_at past the end");
+  is(weft_constant_at(0, name, 2, &len, &v), WEFT_ERANGE,
+     "constant_at with a small buffer");
+  is(len, strlen("WEFT_OK"), "reports the full length");
+  is(weft_constant_at(0, NULL, 0, &len, &v), WEFT_ERANGE,
+     "a NULL buffer asks for the length");
+}
+
+static void test_version(void) {
+  char want[32];
+  snprintf(want, sizeof want, "%d.%d.%d", WEFT_VERSION_MAJOR,
+           WEFT_VERSION_MINOR, WEFT_VERSION_PATCH);
+  ok(strcmp(weft_version(), want) == 0, "version is %s", want);
+  is(weft_version_number(), WEFT_VERSION_MAJOR * 10000 +
+                                WEFT_VERSION_MINOR * 100 + WEFT_VERSION_PATCH,
+     "version_number");
+}
+
+static void test_time(void) {
+  double t0 = weft_monotonic();
+  is(weft_sleep(0.02), 0, "sleep");
+  double dt = weft_monotonic() - t0;
+  ok(dt >= 0.019, "sleep lasted at least its time (%.4f s)", dt);
+  is(weft_sleep(-1), WEFT_EVALUE, "negative sleep");
+  is(weft_sleep(NAN), WEFT_EVALUE, "NaN sleep");
+  is(weft_sleep(0), 0, "zero sleep");
+  weft_handle lock;
+  weft_lock_new(&lock);
+  weft_lock_acquire(lock, -1);
+  is(weft_lock_acquire(lock, NAN), WEFT_EVALUE, "NaN timeout is refused");
+  t0 = weft_monotonic();
+  is(weft_lock_acquire(lock, 0.05), -ETIMEDOUT, "timeout");
+  ok(weft_monotonic() - t0 >= 0.049, "timed wait lasted its timeout");
+  weft_close(lock);
+}
+
+static void test_handles(void) {
+  weft_handle lock, lock2;
+  int kind = 0;
+  is(weft_lock_new(&lock), 0, "lock_new");
+  ok(lock > 0 && lock < ((int64_t)1 << 53), "handle is > 0 and < 2^53");
+  is(weft_handle_kind(lock, &kind), 0, "handle_kind");
+  is(kind, WEFT_KIND_LOCK, "of a lock is WEFT_KIND_LOCK");
+  is(weft_handle_kind(lock, NULL), WEFT_EVALUE, "handle_kind NULL out");
+  const weft_handle bad[] = {0, -1, (int64_t)1 << 53, INT64_MAX, INT64_MIN,
+                             lock + 1, lock ^ ((int64_t)1 << 24)};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    is(weft_close(bad[i]), WEFT_EBADHANDLE, "close(%lld) is a bad handle",
+       (long long)bad[i]);
+    is(weft_lock_acquire(bad[i], 0), WEFT_EBADHANDLE,
+       "lock_acquire(%lld) is a bad handle", (long long)bad[i]);
+    is(weft_handle_kind(bad[i], &kind), WEFT_EBADHANDLE,
+       "handle_kind(%lld) is a bad handle", (long long)bad[i]);
+  }
+  is(weft_close(lock), 0, "close");
+  is(weft_close(lock), WEFT_EBADHANDLE, "closing twice is an error");
+  is(weft_lock_acquire(lock, 0), WEFT_EBADHANDLE, "a closed handle is bad");
+  is(weft_handle_kind(lock, &kind), WEFT_EBADHANDLE, "kind of closed");
+  is(weft_lock_new(&lock2), 0, "a new lock may reuse the slot");
+  ok(lock2 != lock, "but never the handle value");
+  is(weft_lock_acquire(lock, 0), WEFT_EBADHANDLE,
+     "the old handle does not reach the new lock");
+  int locked = 1;
+  is(weft_lock_locked(lock2, &locked), 0, "new lock");
+  is(locked, 0, "is not locked by the stale acquire");
+  is(weft_lock_new(NULL), WEFT_EVALUE, "lock_new(NULL)");
+  weft_close(lock2);
+}
+
+int main(void) {
+  test_status_names();
+  test_last_error();
+  test_constants();
+  test_version();
+  test_time();
+  test_handles();
+  return done_testing();
+}
