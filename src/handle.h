@@ -73,13 +73,19 @@ typedef struct weft__slab {
   { sizeof(type), (init), {0}, PTHREAD_MUTEX_INITIALIZER, 0, NULL, 0, 0 }
 
 /* The element at index, or NULL if its chunk was never allocated.
- * Lock-free; the memory stays valid for the life of the process. */
-static inline void *weft__slab_at(weft__slab *s, uint32_t index) {
+ * Lock-free; the memory stays valid for the life of the process.  Pass
+ * the element size when it is a compile-time constant (a hot path). */
+static inline void *weft__slab_at_sized(weft__slab *s, uint32_t index,
+                                        size_t elem_size) {
   char *chunk = atomic_load_explicit(&s->chunks[index >> WEFT__CHUNK_BITS],
                                      memory_order_acquire);
   if (chunk == NULL)
     return NULL;
-  return chunk + (size_t)(index & (WEFT__CHUNK_SIZE - 1)) * s->elem_size;
+  return chunk + (size_t)(index & (WEFT__CHUNK_SIZE - 1)) * elem_size;
+}
+
+static inline void *weft__slab_at(weft__slab *s, uint32_t index) {
+  return weft__slab_at_sized(s, index, s->elem_size);
 }
 
 /* Take a free index (-ENOMEM, or WEFT_ERANGE when all 2^24 are in use). */

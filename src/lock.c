@@ -6,6 +6,24 @@
 #include "handle.h"
 #include "lock.h"
 
+#if defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define WEFT__HAVE_SINGLE_THREADED 1
+#endif
+#endif
+
+/* While the process has a single thread, no other thread can see the lock
+ * word, so plain loads and stores do (glibc's own mutexes do the same).
+ * The flag only ever goes from 1 to 0, when a second thread starts. */
+static inline int single_threaded(void) {
+#ifdef WEFT__HAVE_SINGLE_THREADED
+  return __libc_single_threaded;
+#else
+  return 0;
+#endif
+}
+
 #define STATE_MASK 3u /* 0 free, 1 locked, 2 locked with waiters */
 #define CLOSED (1u << 2)
 #define LIVE (1u << 3)
@@ -23,6 +41,12 @@ static weft__slab locks = WEFT__SLAB_INIT(lockobj, lock_init_elem);
 
 /* The lock h names and the word it has while open and free ("base"), or
  * NULL after recording a bad-handle error. */
+static __attribute__((noinline, cold)) void lock_bad(weft_handle h,
+                                                     const char *what) {
+  weft__error(WEFT_EBADHANDLE, 0, "%s: bad handle %lld (not a lock)", what,
+              (long long)h);
+}
+
 static inline lockobj *lock_find(weft_handle h, uint32_t *base,
                                  const char *what) {
   uint32_t gen, index;
@@ -30,13 +54,13 @@ static inline lockobj *lock_find(weft_handle h, uint32_t *base,
   lockobj *lk;
   if (__builtin_expect(weft__handle_split(h, &gen, &kind, &index) &&
                            kind == WEFT_KIND_LOCK &&
-                           (lk = weft__slab_at(&locks, index)) != NULL,
+                           (lk = weft__slab_at_sized(&locks, index,
+                                                     sizeof *lk)) != NULL,
                        1)) {
     *base = (gen << GEN_SHIFT) | LIVE;
     return lk;
   }
-  weft__error(WEFT_EBADHANDLE, 0, "%s: bad handle %lld (not a lock)", what,
-              (long long)h);
+  lock_bad(h, what);
   return NULL;
 }
 
@@ -66,7 +90,7 @@ WEFT_API weft_status weft_lock_new(weft_handle *out) {
   return 0;
 }
 
-static weft_status lock_acquire_slow(lockobj *lk, weft_handle h,
+static __attribute__((noinline)) weft_status lock_acquire_slow(lockobj *lk, weft_handle h,
                                      uint32_t base, uint32_t w,
                                      double timeout) {
   weft__deadline d;
@@ -108,25 +132,23 @@ WEFT_API weft_status weft_lock_acquire(weft_handle h, double timeout) {
   if (lk == NULL)
     return WEFT_EBADHANDLE;
   uint32_t w = base;
-  if (__builtin_expect(atomic_compare_exchange_strong_explicit(
-                           &lk->word, &w, base | 1, memory_order_acquire,
-                           memory_order_relaxed),
-                       1))
+  if (single_threaded()) {
+    w = atomic_load_explicit(&lk->word, memory_order_relaxed);
+    if (w == base) {
+      atomic_store_explicit(&lk->word, base | 1, memory_order_relaxed);
+      return 0;
+    }
+  } else if (__builtin_expect(atomic_compare_exchange_strong_explicit(
+                                  &lk->word, &w, base | 1,
+                                  memory_order_acquire, memory_order_relaxed),
+                              1)) {
     return 0;
+  }
   return lock_acquire_slow(lk, h, base, w, timeout);
 }
 
-WEFT_API weft_status weft_lock_release(weft_handle h) {
-  uint32_t base;
-  lockobj *lk = lock_find(h, &base, "lock_release");
-  if (lk == NULL)
-    return WEFT_EBADHANDLE;
-  uint32_t w = base | 1;
-  if (__builtin_expect(atomic_compare_exchange_strong_explicit(
-                           &lk->word, &w, base, memory_order_release,
-                           memory_order_relaxed),
-                       1))
-    return 0;
+static __attribute__((noinline)) weft_status
+lock_release_slow(lockobj *lk, weft_handle h, uint32_t base, uint32_t w) {
   for (;;) {
     if ((w & ~STATE_MASK) != base)
       return lock_gone(h, w, base, 0, "lock_release");
@@ -141,6 +163,27 @@ WEFT_API weft_status weft_lock_release(weft_handle h) {
       return 0;
     }
   }
+}
+
+WEFT_API weft_status weft_lock_release(weft_handle h) {
+  uint32_t base;
+  lockobj *lk = lock_find(h, &base, "lock_release");
+  if (lk == NULL)
+    return WEFT_EBADHANDLE;
+  uint32_t w = base | 1;
+  if (single_threaded()) {
+    w = atomic_load_explicit(&lk->word, memory_order_relaxed);
+    if (w == (base | 1)) {
+      atomic_store_explicit(&lk->word, base, memory_order_relaxed);
+      return 0;
+    }
+  } else if (__builtin_expect(atomic_compare_exchange_strong_explicit(
+                                  &lk->word, &w, base, memory_order_release,
+                                  memory_order_relaxed),
+                              1)) {
+    return 0;
+  }
+  return lock_release_slow(lk, h, base, w);
 }
 
 WEFT_API weft_status weft_lock_locked(weft_handle h, int *locked) {
