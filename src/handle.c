@@ -257,7 +257,26 @@ WEFT_API weft_status weft_handle_kind(weft_handle h, int *kind) {
   return 0;
 }
 
-void weft__handle_atfork_child(void) {
+/* ---- fork ---- */
+
+static weft__slab *kind_slab(int kind) {
+  if (kinds[kind] == NULL)
+    return NULL;
+  return kinds[kind]->custom_close ? kinds[kind]->custom_slab : &slabs[kind];
+}
+
+static void atfork_prepare(void) {
   for (int k = 0; k < WEFT__KIND_MAX; k++)
-    pthread_mutex_init(&slabs[k].mu, NULL);
+    if (kind_slab(k) != NULL)
+      pthread_mutex_lock(&kind_slab(k)->mu);
+}
+
+static void atfork_release(void) {
+  for (int k = WEFT__KIND_MAX - 1; k >= 0; k--)
+    if (kind_slab(k) != NULL)
+      pthread_mutex_unlock(&kind_slab(k)->mu);
+}
+
+__attribute__((constructor)) static void handle_init(void) {
+  pthread_atfork(atfork_prepare, atfork_release, atfork_release);
 }

@@ -110,6 +110,7 @@ typedef struct weft__kind_ops {
    * close the handle, and tell whether it is open. */
   weft_status (*custom_close)(weft_handle h);
   int (*custom_is_open)(weft_handle h);
+  weft__slab *custom_slab; /* so fork can keep its free list consistent */
 } weft__kind_ops;
 
 /* Register a generic kind (at library load, from the kind's file). */
@@ -136,7 +137,8 @@ weft_status weft__handle_close_now(weft_handle h);
 /* The status a pin failure left, for entries that return it. */
 #define WEFT__PIN_FAILED WEFT_EBADHANDLE
 
-/* Handle-table reset in a fork child (locks re-initialised). */
-void weft__handle_atfork_child(void);
+/* fork: handle.c registers pthread_atfork handlers that hold every
+ * slab's mutex across fork(), so the child inherits consistent free lists
+ * and can keep creating and closing handles. */
 
 #endif

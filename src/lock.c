@@ -239,8 +239,10 @@ static int lock_is_open(weft_handle h) {
   return (w & ~STATE_MASK) == base;
 }
 
-static const weft__kind_ops lock_ops = {
-    .name = "lock", .custom_close = lock_close, .custom_is_open = lock_is_open};
+static const weft__kind_ops lock_ops = {.name = "lock",
+                                        .custom_close = lock_close,
+                                        .custom_is_open = lock_is_open,
+                                        .custom_slab = &locks};
 
 __attribute__((constructor)) static void lock_register(void) {
   weft__kind_register(WEFT_KIND_LOCK, &lock_ops);

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tap.h"
 
@@ -135,6 +137,31 @@ static void test_handles(void) {
   weft_close(lock2);
 }
 
+/* ABI.md 10: after fork() the child may keep using weft. */
+static void test_fork_child_keeps_working(void) {
+  weft_handle before;
+  weft_lock_new(&before);
+  weft_lock_acquire(before, -1);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    weft_handle l;
+    int fails = 0;
+    fails += weft_lock_release(before) != 0; /* inherited state */
+    for (int i = 0; i < 1000; i++) {
+      fails += weft_lock_new(&l) != 0;
+      fails += weft_lock_acquire(l, 0) != 0;
+      fails += weft_close(l) != 0;
+    }
+    _exit(fails ? 1 : 0);
+  }
+  int status = -1;
+  waitpid(pid, &status, 0);
+  ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+     "a fork child creates, uses and closes handles");
+  weft_close(before);
+}
+
 int main(void) {
   test_status_names();
   test_last_error();
@@ -142,5 +169,6 @@ int main(void) {
   test_version();
   test_time();
   test_handles();
+  test_fork_child_keeps_working();
   return done_testing();
 }
