@@ -1,1 +1,135 @@
-/* event.c - (being written) */
+/* event.c - Event: a flag, a generation counter and a condition variable. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "clock.h"
+#include "error.h"
+#include "handle.h"
+
+/* Invariants: every field is read and written under `mu`; `gen` grows by
+ * one on every set(), so a waiter that saw generation g was woken by a
+ * set() iff gen != g, even if clear() already lowered the flag again (a
+ * set() immediately followed by clear() still releases every thread that
+ * was waiting, as in CPython). */
+typedef struct eventobj {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  uint64_t gen;
+  int flag;
+  int closed;
+} eventobj;
+
+WEFT_API weft_status weft_event_new(weft_handle *out) {
+  WEFT__CHECK_PTR(out, "event_new");
+  eventobj *e = calloc(1, sizeof *e);
+  if (e == NULL)
+    return weft__errno(ENOMEM, "event_new");
+  int r = weft__cond_init(&e->cv);
+  if (r < 0) {
+    free(e);
+    return weft__errno(-r, "event_new");
+  }
+  pthread_mutex_init(&e->mu, NULL);
+  weft_status st = weft__handle_new(WEFT_KIND_EVENT, e, out);
+  if (st < 0) {
+    pthread_cond_destroy(&e->cv);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+  }
+  return st;
+}
+
+/* Set (flag 1) or clear (flag 0). */
+static weft_status event_change(weft_handle event, int flag,
+                                const char *what) {
+  eventobj *e = weft__handle_pin(event, WEFT_KIND_EVENT, what);
+  if (e == NULL)
+    return WEFT__PIN_FAILED;
+  pthread_mutex_lock(&e->mu);
+  if (flag && !e->flag) {
+    e->gen++;
+    pthread_cond_broadcast(&e->cv);
+  }
+  e->flag = flag;
+  pthread_mutex_unlock(&e->mu);
+  weft__handle_unpin(event);
+  return 0;
+}
+
+WEFT_API weft_status weft_event_set(weft_handle event) {
+  return event_change(event, 1, "event_set");
+}
+
+WEFT_API weft_status weft_event_clear(weft_handle event) {
+  return event_change(event, 0, "event_clear");
+}
+
+WEFT_API weft_status weft_event_is_set(weft_handle event, int *is_set) {
+  WEFT__CHECK_PTR(is_set, "event_is_set");
+  eventobj *e = weft__handle_pin(event, WEFT_KIND_EVENT, "event_is_set");
+  if (e == NULL)
+    return WEFT__PIN_FAILED;
+  pthread_mutex_lock(&e->mu);
+  *is_set = e->flag;
+  pthread_mutex_unlock(&e->mu);
+  weft__handle_unpin(event);
+  return 0;
+}
+
+/* Wait with mu held until the flag is or was set since we came. */
+static weft_status wait_set(eventobj *e, weft_handle h,
+                            const weft__deadline *d, double timeout) {
+  uint64_t gen = e->gen;
+  int timed_out = 0;
+  for (;;) {
+    if (e->flag || e->gen != gen)
+      return 0;
+    if (e->closed)
+      return weft__error(WEFT_ECLOSED, 0,
+                         "event_wait: event %lld was closed", (long long)h);
+    if (timeout == 0 || timed_out)
+      return weft__error(-ETIMEDOUT, ETIMEDOUT,
+                         "event_wait: timed out after %gs", timeout);
+    timed_out = weft__cond_wait(&e->cv, &e->mu, d) == -ETIMEDOUT;
+  }
+}
+
+WEFT_API weft_status weft_event_wait(weft_handle event, double timeout) {
+  weft__deadline d;
+  weft_status st = weft__deadline_init(&d, timeout, "event_wait");
+  if (st < 0)
+    return st;
+  eventobj *e = weft__handle_pin(event, WEFT_KIND_EVENT, "event_wait");
+  if (e == NULL)
+    return WEFT__PIN_FAILED;
+  pthread_mutex_lock(&e->mu);
+  st = wait_set(e, event, &d, timeout);
+  pthread_mutex_unlock(&e->mu);
+  weft__handle_unpin(event);
+  return st;
+}
+
+static void event_close(void *obj) {
+  eventobj *e = obj;
+  pthread_mutex_lock(&e->mu);
+  e->closed = 1;
+  pthread_cond_broadcast(&e->cv);
+  pthread_mutex_unlock(&e->mu);
+}
+
+/* Runs when no pin is left: no thread is inside cond_wait. */
+static void event_destroy(void *obj) {
+  eventobj *e = obj;
+  pthread_cond_destroy(&e->cv);
+  pthread_mutex_destroy(&e->mu);
+  free(e);
+}
+
+static const weft__kind_ops event_ops = {
+    .name = "event", .close = event_close, .destroy = event_destroy};
+
+__attribute__((constructor)) static void event_register(void) {
+  weft__kind_register(WEFT_KIND_EVENT, &event_ops);
+}

@@ -111,7 +111,8 @@ static __attribute__((noinline)) weft_status lock_acquire_slow(lockobj *lk, weft
       continue;
     }
     if (timeout == 0)
-      return -ETIMEDOUT;
+      return weft__error(-ETIMEDOUT, ETIMEDOUT,
+                         "lock_acquire: the lock is held (no wait asked)");
     if ((w & STATE_MASK) == 1 &&
         !atomic_compare_exchange_weak_explicit(&lk->word, &w, base | 2,
                                                memory_order_relaxed,
@@ -127,6 +128,8 @@ static __attribute__((noinline)) weft_status lock_acquire_slow(lockobj *lk, weft
 }
 
 WEFT_API weft_status weft_lock_acquire(weft_handle h, double timeout) {
+  if (__builtin_expect(timeout != timeout, 0)) /* NaN */
+    return weft__error(WEFT_EVALUE, 0, "lock_acquire: timeout is NaN");
   uint32_t base;
   lockobj *lk = lock_find(h, &base, "lock_acquire");
   if (lk == NULL)
