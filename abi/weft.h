@@ -352,7 +352,9 @@ WEFT_API weft_status weft_condition_release(weft_handle cond);
 /* Release the lock, wait for a notify (or the timeout), re-acquire the
  * lock, in that order, whatever the outcome.  0 if notified, -ETIMEDOUT,
  * WEFT_ECLOSED if the condition was closed.  WEFT_ESTATE if the calling
- * thread does not hold the lock. */
+ * thread does not hold the lock.  After WEFT_ECLOSED a caller's lock is
+ * held again (release it through its own handle); a lock the condition
+ * made itself is closed with the condition. */
 WEFT_API weft_status weft_condition_wait(weft_handle cond, double timeout);
 
 /* Wake up to n waiters (Python's notify(n)).  WEFT_ESTATE if the calling
