@@ -298,9 +298,18 @@ static void condition_destroy(void *obj) {
   free(c);
 }
 
-static const weft__kind_ops condition_ops = {.name = "condition",
-                                             .close = condition_close,
-                                             .destroy = condition_destroy};
+/* The listed waiters were threads of the parent. */
+static void condition_atfork_child(void *obj) {
+  condobj *c = obj;
+  pthread_mutex_init(&c->mu, NULL);
+  c->head = c->tail = NULL;
+}
+
+static const weft__kind_ops condition_ops = {
+    .name = "condition",
+    .close = condition_close,
+    .destroy = condition_destroy,
+    .atfork_child = condition_atfork_child};
 
 __attribute__((constructor)) static void condition_register(void) {
   weft__kind_register(WEFT_KIND_CONDITION, &condition_ops);

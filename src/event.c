@@ -127,8 +127,16 @@ static void event_destroy(void *obj) {
   free(e);
 }
 
-static const weft__kind_ops event_ops = {
-    .name = "event", .close = event_close, .destroy = event_destroy};
+static void event_atfork_child(void *obj) {
+  eventobj *e = obj;
+  pthread_mutex_init(&e->mu, NULL);
+  weft__cond_init(&e->cv);
+}
+
+static const weft__kind_ops event_ops = {.name = "event",
+                                         .close = event_close,
+                                         .destroy = event_destroy,
+                                         .atfork_child = event_atfork_child};
 
 __attribute__((constructor)) static void event_register(void) {
   weft__kind_register(WEFT_KIND_EVENT, &event_ops);

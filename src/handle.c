@@ -277,6 +277,23 @@ static void atfork_release(void) {
       pthread_mutex_unlock(&kind_slab(k)->mu);
 }
 
+/* The child has one thread: walk every open object of the kinds that
+ * keep internal mutexes and let them start afresh. */
+static void atfork_child(void) {
+  atfork_release();
+  for (int k = 0; k < WEFT__KIND_MAX; k++) {
+    if (kinds[k] == NULL || kinds[k]->atfork_child == NULL)
+      continue;
+    for (uint32_t i = 0; i < slabs[k].used; i++) {
+      slot *s = weft__slab_at(&slabs[k], i);
+      uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+      if (w & LIVE)
+        kinds[k]->atfork_child(atomic_load_explicit(&s->obj,
+                                                    memory_order_relaxed));
+    }
+  }
+}
+
 __attribute__((constructor)) static void handle_init(void) {
-  pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+  pthread_atfork(atfork_prepare, atfork_release, atfork_child);
 }

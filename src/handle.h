@@ -111,6 +111,10 @@ typedef struct weft__kind_ops {
   weft_status (*custom_close)(weft_handle h);
   int (*custom_is_open)(weft_handle h);
   weft__slab *custom_slab; /* so fork can keep its free list consistent */
+  /* Optional, generic kinds: in a fork child, re-initialise the object's
+   * internal mutexes and condvars and forget waiters (they were threads
+   * of the parent).  Runs once for every open handle of the kind. */
+  void (*atfork_child)(void *obj);
 } weft__kind_ops;
 
 /* Register a generic kind (at library load, from the kind's file). */
@@ -139,6 +143,7 @@ weft_status weft__handle_close_now(weft_handle h);
 
 /* fork: handle.c registers pthread_atfork handlers that hold every
  * slab's mutex across fork(), so the child inherits consistent free lists
- * and can keep creating and closing handles. */
+ * and can keep creating and closing handles, and that run each kind's
+ * atfork_child op on its open objects in the child. */
 
 #endif

@@ -163,9 +163,18 @@ static void semaphore_destroy(void *obj) {
   free(s);
 }
 
-static const weft__kind_ops semaphore_ops = {.name = "semaphore",
-                                             .close = semaphore_close,
-                                             .destroy = semaphore_destroy};
+static void semaphore_atfork_child(void *obj) {
+  semobj *s = obj;
+  pthread_mutex_init(&s->mu, NULL);
+  weft__cond_init(&s->cv);
+  s->waiters = 0;
+}
+
+static const weft__kind_ops semaphore_ops = {
+    .name = "semaphore",
+    .close = semaphore_close,
+    .destroy = semaphore_destroy,
+    .atfork_child = semaphore_atfork_child};
 
 __attribute__((constructor)) static void semaphore_register(void) {
   weft__kind_register(WEFT_KIND_SEMAPHORE, &semaphore_ops);

@@ -2,8 +2,11 @@
  * and the handle rules every kind shares. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +140,21 @@ static void test_handles(void) {
   weft_close(lock2);
 }
 
+/* 1 if the child exits with 0 within 20 s; a child that deadlocked is
+ * killed and counts as a failure. */
+static int child_succeeds(pid_t pid) {
+  int status = -1;
+  for (int i = 0; i < 2000; i++) {
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  diag("fork child %d hung and was killed", (int)pid);
+  return 0;
+}
+
 /* ABI.md 10: after fork() the child may keep using weft. */
 static void test_fork_child_keeps_working(void) {
   weft_handle before;
@@ -155,11 +173,67 @@ static void test_fork_child_keeps_working(void) {
     }
     _exit(fails ? 1 : 0);
   }
-  int status = -1;
-  waitpid(pid, &status, 0);
-  ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-     "a fork child creates, uses and closes handles");
+  ok(child_succeeds(pid), "a fork child creates, uses and closes handles");
   weft_close(before);
+}
+
+/* Fork while other threads hold and wait on primitives' internal state:
+ * the child must find every primitive usable. */
+static weft_handle busy_event, busy_sem;
+static _Atomic int busy_stop;
+
+static void *busy(void *arg) {
+  (void)arg;
+  while (!atomic_load(&busy_stop)) {
+    weft_event_set(busy_event);
+    weft_event_clear(busy_event);
+    weft_semaphore_release(busy_sem, 1);
+    weft_semaphore_acquire(busy_sem, 0);
+  }
+  return NULL;
+}
+
+static void *blocked_waiter(void *arg) {
+  (void)arg;
+  weft_semaphore_acquire(busy_sem, 30); /* blocked when the forks happen */
+  return NULL;
+}
+
+static void test_fork_resets_primitives(void) {
+  weft_handle cond;
+  weft_event_new(&busy_event);
+  weft_semaphore_new(0, &busy_sem);
+  weft_condition_new(0, &cond);
+  pthread_t b, w;
+  pthread_create(&w, NULL, blocked_waiter, NULL);
+  pthread_create(&b, NULL, busy, NULL);
+  int good = 0, forks = 20;
+  for (int i = 0; i < forks; i++) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fails = 0;
+      fails += weft_event_set(busy_event) != 0;
+      fails += weft_event_wait(busy_event, 0) != 0;
+      fails += weft_semaphore_release(busy_sem, 2) != 0;
+      fails += weft_semaphore_acquire(busy_sem, 0) != 0;
+      fails += weft_condition_acquire(cond, -1) != 0;
+      fails += weft_condition_notify_all(cond) != 0;
+      fails += weft_condition_wait(cond, 0.001) != -ETIMEDOUT;
+      fails += weft_condition_release(cond) != 0;
+      fails += weft_close(busy_event) != 0;
+      _exit(fails);
+    }
+    good += child_succeeds(pid);
+  }
+  is(good, forks, "fork children use primitives other threads were busy on");
+  atomic_store(&busy_stop, 1);
+  pthread_join(b, NULL);
+  weft_semaphore_release(busy_sem, 1);
+  pthread_join(w, NULL);
+  weft_close(busy_event);
+  weft_close(busy_sem);
+  weft_close(cond);
 }
 
 int main(void) {
@@ -170,5 +244,6 @@ int main(void) {
   test_time();
   test_handles();
   test_fork_child_keeps_working();
+  test_fork_resets_primitives();
   return done_testing();
 }
