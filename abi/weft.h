@@ -255,11 +255,13 @@ WEFT_API weft_status weft_thread_get_stack_size(size_t *size);
 WEFT_API weft_status weft_thread_set_stack_size(size_t size);
 
 /* A start hook runs in each thread weft starts (timers included), before
- * its target: Python's settrace/setprofile. */
+ * its target: Python's settrace/setprofile.  `thread` is the new thread's
+ * handle (borrowed), or 0 in a weft_thread_start_new thread. */
 typedef void (*weft_thread_hook_fn)(void *arg, weft_handle thread);
 
 /* Install a start hook; it stays until its handle (WEFT_KIND_HOOK) is
- * closed.  Hooks run in the order they were installed. */
+ * closed.  Hooks run in the order they were installed.  Once weft_close
+ * of a hook returns, no other thread is running it or will run it. */
 WEFT_API weft_status weft_thread_hook_new(weft_thread_hook_fn hook,
                                           void *arg, weft_handle *out);
 
@@ -396,8 +398,10 @@ WEFT_API weft_status weft_event_wait(weft_handle event, double timeout);
  *
  * A local holds one void * per thread, NULL until that thread sets it.
  * When a thread exits (weft's or alien), dtor(dtor_arg, value) runs on it
- * for its non-NULL value.  Closing the local runs dtor, on the closing
- * thread, for every thread's remaining value.
+ * for its non-NULL value; a timer's function returning counts as its
+ * thread exiting.  Closing the local runs dtor, on the closing thread, for
+ * every thread's remaining value, and returns once no destructor of the
+ * local runs on any other thread.
  * ====================================================================== */
 
 typedef void (*weft_local_dtor_fn)(void *arg, void *value);
