@@ -1,0 +1,190 @@
+/* demo.c - a short tour of what weft can do today (`make demo`).
+ *
+ * Threads with names running at once and joined with their results, a Lock
+ * protecting a counter, an Event, a Timer that fires and one that is
+ * cancelled, and what an error looks like.  Every call goes through the
+ * public ABI in abi/weft.h, exactly as a binding would make it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "weft.h"
+
+#define WORKERS 4
+#define INCREMENTS 100000
+
+/* Stop the demo on an unexpected failure, saying what failed and why. */
+static void must(weft_status st, const char *what) {
+  if (st == 0)
+    return;
+  printf("\n%s failed: %s (%s)\n  %s\n", what, weft_err_name(st),
+         weft_strerror(st), weft_last_error_message());
+  exit(1);
+}
+
+static void section(const char *title) { printf("\n== %s\n", title); }
+
+/* ---- threads and a Lock ------------------------------------------------ */
+
+static weft_handle counter_lock;
+static long counter; /* guarded by counter_lock */
+
+/* The calling thread's name, for messages. */
+static const char *my_name(char *buf, size_t cap) {
+  weft_handle self;
+  size_t len;
+  if (weft_thread_current(&self) != 0 ||
+      weft_thread_get_name(self, buf, cap, &len) != 0)
+    return "?";
+  return buf;
+}
+
+/* Add 1 to the counter INCREMENTS times under the lock.  The result is how
+ * often the lock was busy on the first try (a poll with timeout 0). */
+static int worker(void *arg) {
+  char name[64];
+  int busy = 0;
+  (void)arg;
+  printf("  [%s] running on native thread %lld\n", my_name(name, sizeof name),
+         (long long)weft_thread_current_native_id());
+  for (int i = 0; i < INCREMENTS; i++) {
+    weft_status st = weft_lock_acquire(counter_lock, 0);
+    if (st == -ETIMEDOUT) {
+      busy++;
+      st = weft_lock_acquire(counter_lock, -1);
+    }
+    if (st != 0)
+      return st;
+    counter++;
+    weft_lock_release(counter_lock);
+  }
+  return busy;
+}
+
+static void demo_threads(void) {
+  weft_handle t[WORKERS];
+  char name[32];
+  section("Threads and a Lock");
+  printf("%d named threads each add 1 to a shared counter %d times,\n"
+         "holding one Lock for every increment.\n",
+         WORKERS, INCREMENTS);
+  must(weft_lock_new(&counter_lock), "lock_new");
+  for (int i = 0; i < WORKERS; i++) {
+    snprintf(name, sizeof name, "worker-%d", i + 1);
+    must(weft_thread_new(worker, NULL, name, &t[i]), "thread_new");
+  }
+  for (int i = 0; i < WORKERS; i++)
+    must(weft_thread_start(t[i]), "thread_start");
+  size_t alive = 0;
+  must(weft_thread_active_count(&alive), "thread_active_count");
+  printf("  started them; threads alive now (main included): %zu\n", alive);
+  for (int i = 0; i < WORKERS; i++) {
+    int result;
+    size_t len;
+    must(weft_thread_join(t[i], 10), "thread_join");
+    must(weft_thread_get_result(t[i], &result), "thread_get_result");
+    must(weft_thread_get_name(t[i], name, sizeof name, &len),
+         "thread_get_name");
+    printf("  joined %s: result %d (times it found the lock busy)\n", name,
+           result);
+    must(weft_close(t[i]), "close");
+  }
+  printf("  counter = %ld (expected %ld)%s\n", counter,
+         (long)WORKERS * INCREMENTS,
+         counter == (long)WORKERS * INCREMENTS ? ": no increment was lost"
+                                               : ": LOST UPDATES");
+  must(weft_close(counter_lock), "close");
+}
+
+/* ---- Event ------------------------------------------------------------- */
+
+static int waiter(void *arg) {
+  weft_handle ready = *(weft_handle *)arg;
+  double t0 = weft_monotonic();
+  printf("  [waiter] waiting for the event (up to 5 s)\n");
+  weft_status st = weft_event_wait(ready, 5);
+  printf("  [waiter] event_wait returned %s after %.2f s\n", weft_err_name(st),
+         weft_monotonic() - t0);
+  return st;
+}
+
+static void demo_event(void) {
+  weft_handle ready, t;
+  section("Event");
+  must(weft_event_new(&ready), "event_new");
+  must(weft_thread_new(waiter, &ready, "waiter", &t), "thread_new");
+  must(weft_thread_start(t), "thread_start");
+  must(weft_sleep(0.2), "sleep");
+  printf("  [main] setting the event\n");
+  must(weft_event_set(ready), "event_set");
+  must(weft_thread_join(t, 10), "thread_join");
+  must(weft_close(t), "close");
+
+  must(weft_event_clear(ready), "event_clear");
+  weft_status st = weft_event_wait(ready, 0.05);
+  printf("  a 0.05 s wait on a cleared event gives %s: %s\n", weft_err_name(st),
+         weft_last_error_message());
+  must(weft_close(ready), "close");
+}
+
+/* ---- Timer ------------------------------------------------------------- */
+
+static double timers_t0;
+
+static int ring(void *arg) {
+  printf("  [%s] fired after %.2f s\n", (const char *)arg,
+         weft_monotonic() - timers_t0);
+  return 0;
+}
+
+static void demo_timers(void) {
+  weft_handle fires, cancelled;
+  int result;
+  section("Timer");
+  printf("Two timers: one fires after 0.1 s; one (0.3 s) is cancelled "
+         "first.\n");
+  must(weft_timer_new(0.1, ring, "timer-a", "timer-a", &fires), "timer_new");
+  must(weft_timer_new(0.3, ring, "timer-b", "timer-b", &cancelled),
+       "timer_new");
+  timers_t0 = weft_monotonic();
+  must(weft_thread_start(fires), "thread_start");
+  must(weft_thread_start(cancelled), "thread_start");
+  must(weft_timer_cancel(cancelled), "timer_cancel");
+  printf("  [main] cancelled timer-b\n");
+  must(weft_thread_join(fires, 10), "thread_join");
+  must(weft_thread_join(cancelled, 10), "thread_join");
+  must(weft_thread_get_result(cancelled, &result), "thread_get_result");
+  printf("  timer-b never ran; its result is %s\n", weft_err_name(result));
+  must(weft_close(fires), "close");
+  must(weft_close(cancelled), "close");
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void demo_errors(void) {
+  weft_handle lock;
+  weft_status st;
+  section("Errors");
+  printf("Every call returns a status; the thread's last error says more.\n");
+  must(weft_lock_new(&lock), "lock_new");
+  st = weft_lock_release(lock);
+  printf("  releasing an unlocked lock: %d = %s (%s)\n    \"%s\"\n", st,
+         weft_err_name(st), weft_strerror(st), weft_last_error_message());
+  must(weft_close(lock), "close");
+  st = weft_lock_acquire(lock, 0);
+  printf("  using it after close:       %d = %s (%s)\n    \"%s\"\n", st,
+         weft_err_name(st), weft_strerror(st), weft_last_error_message());
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  printf("weft %s: Python's threads-and-communication toolkit, one C ABI.\n",
+         weft_version());
+  demo_threads();
+  demo_event();
+  demo_timers();
+  demo_errors();
+  must(weft_thread_shutdown(10), "thread_shutdown");
+  printf("\nDone.  The reference manual is abi/weft.h.\n");
+  return 0;
+}
