@@ -68,6 +68,7 @@ typedef int weft_status;
 #define WEFT_ESSL        (-10006) /* TLS failure (detail: OpenSSL reason)  */
 #define WEFT_EFFI        (-10007) /* libffi refused a signature or call    */
 #define WEFT_ENOTSUP     (-10008) /* not supported on this platform/build  */
+#define WEFT_EBROKEN     (-10009) /* barrier broken (BrokenBarrierError)   */
 
 /* Symbolic name of a status ("WEFT_ECLOSED", "ETIMEDOUT", "OK").  Never
  * NULL; unknown codes give "UNKNOWN".  The string is static. */
@@ -115,6 +116,7 @@ WEFT_API int weft_version_number(void);
 #define WEFT_KIND_EVENT      7
 #define WEFT_KIND_LOCAL      8
 #define WEFT_KIND_HOOK       9
+#define WEFT_KIND_BARRIER   10
 
 /* Close a handle of any kind.  Threads blocked on it wake with
  * WEFT_ECLOSED; memory is released when the last of them is done.
@@ -392,6 +394,101 @@ WEFT_API weft_status weft_event_clear(weft_handle event);
 WEFT_API weft_status weft_event_is_set(weft_handle event, int *is_set);
 /* 0 once the flag is set (at once if it is), -ETIMEDOUT otherwise. */
 WEFT_API weft_status weft_event_wait(weft_handle event, double timeout);
+
+/* ======================================================================
+ * threading: Barrier
+ *
+ * A barrier for a fixed number of parties: each party calls wait, and
+ * once the last one has arrived all of them are released together.  The
+ * barrier is reusable: after a cycle is released it fills again for the
+ * next one.  A thread that arrives while the previous cycle is still
+ * leaving (or its action runs) waits for that to finish and joins the next
+ * cycle.  The states are CPython's (Lib/threading.py): filling, draining,
+ * resetting, broken.
+ *
+ * The barrier breaks when a wait times out, when the action fails, or on
+ * weft_barrier_abort: every thread waiting in it wakes with WEFT_EBROKEN
+ * (Python's BrokenBarrierError), and so does every later wait, until
+ * weft_barrier_reset.  Closing the barrier wakes its waiters with
+ * WEFT_ECLOSED.
+ * ====================================================================== */
+
+/* A barrier's action: runs once per cycle, in the last thread to arrive
+ * (the one whose index is parties - 1), before any thread of the cycle is
+ * released.  Nonzero means the action failed (Python: it raised): the
+ * barrier breaks and every thread of the cycle, the one that ran it
+ * included, gets WEFT_EBROKEN.  It runs with no lock of the barrier held
+ * (CPython holds the barrier's lock), so it may call the barrier's
+ * functions; a reset or abort made while it runs (by it or by another
+ * thread) counts as made before the cycle was released: every thread of
+ * the cycle gets WEFT_EBROKEN.  Threads arriving meanwhile wait for the
+ * next cycle. */
+typedef int (*weft_barrier_action_fn)(void *arg);
+
+/* A barrier for `parties` threads (>= 1; WEFT_EVALUE otherwise).  action
+ * may be NULL; it is called as action(arg).  timeout is the barrier's
+ * default timeout, used by weft_barrier_wait_default: < 0 waits forever;
+ * NaN is WEFT_EVALUE. */
+WEFT_API weft_status weft_barrier_new(int64_t parties,
+                                      weft_barrier_action_fn action,
+                                      void *arg, double timeout,
+                                      weft_handle *out);
+
+/* Wait until `parties` threads have called wait; then all return 0 and
+ * *index receives this thread's place in the cycle, 0 .. parties - 1,
+ * unique among the cycle's threads (the last to arrive gets parties - 1
+ * and runs the action).
+ *
+ * timeout bounds the wait for the other parties; it counts from the moment
+ * this thread joins a cycle (a thread that arrives while the previous
+ * cycle drains first waits, unbounded, for it to finish, as in Python).  A
+ * wait that runs out breaks the barrier: every thread of the cycle gets
+ * WEFT_EBROKEN, the one that timed out with weft_last_error_detail()
+ * ETIMEDOUT (Python raises BrokenBarrierError in all of them).  A timeout
+ * of 0 polls: it succeeds only for the last party.
+ *
+ * WEFT_EBROKEN: the barrier was broken when this thread arrived, or was
+ * broken, aborted or reset while it waited, or the action failed.
+ * WEFT_ECLOSED: the barrier was closed while this thread waited. */
+WEFT_API weft_status weft_barrier_wait(weft_handle barrier, double timeout,
+                                       int64_t *index);
+
+/* weft_barrier_wait with the barrier's default timeout (the one given to
+ * weft_barrier_new): Python's wait() and wait(None).
+ *
+ * Why a function of its own: every double already has a meaning in a
+ * timeout (< 0 forever, 0 poll, > 0 a deadline, NaN refused), so there is
+ * no value left to say "the default"; and having the binding pass the
+ * default itself would need it to remember the default (wrong for a
+ * barrier made through another binding: handles are process-wide) or to
+ * read it back first (two calls, and a getter that exists only for this).
+ * This way the default stays where it was given. */
+WEFT_API weft_status weft_barrier_wait_default(weft_handle barrier,
+                                               int64_t *index);
+
+/* Return the barrier to the empty, filling state.  Threads waiting in it
+ * wake with WEFT_EBROKEN; threads that arrive before they have all left
+ * wait for that, then join a new cycle.  A broken barrier becomes usable
+ * again. */
+WEFT_API weft_status weft_barrier_reset(weft_handle barrier);
+
+/* Break the barrier: threads waiting in it wake with WEFT_EBROKEN, and so
+ * does every wait until weft_barrier_reset.  (Python: for a party that
+ * knows it will not come, so the others do not wait forever.) */
+WEFT_API weft_status weft_barrier_abort(weft_handle barrier);
+
+/* The number of parties given to weft_barrier_new. */
+WEFT_API weft_status weft_barrier_get_parties(weft_handle barrier,
+                                              int64_t *parties);
+
+/* The number of threads waiting in the current cycle; 0 while the
+ * barrier drains, resets or is broken.  A snapshot, as in Python. */
+WEFT_API weft_status weft_barrier_get_n_waiting(weft_handle barrier,
+                                                int64_t *n_waiting);
+
+/* *broken = 1 if the barrier is broken, else 0. */
+WEFT_API weft_status weft_barrier_is_broken(weft_handle barrier,
+                                            int *broken);
 
 /* ======================================================================
  * threading: local (thread-local storage)

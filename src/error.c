@@ -26,6 +26,7 @@ static const weft__code codes[] = {
     {WEFT_ESSL, "WEFT_ESSL", "TLS error"},
     {WEFT_EFFI, "WEFT_EFFI", "foreign function interface error"},
     {WEFT_ENOTSUP, "WEFT_ENOTSUP", "not supported"},
+    {WEFT_EBROKEN, "WEFT_EBROKEN", "barrier broken"},
 };
 
 static const weft__code *find_code(weft_status code) {
@@ -111,6 +112,7 @@ static const weft__constant core_constants[] = {
     WEFT__CONST(WEFT_ESSL),
     WEFT__CONST(WEFT_EFFI),
     WEFT__CONST(WEFT_ENOTSUP),
+    WEFT__CONST(WEFT_EBROKEN),
     WEFT__CONST(WEFT_KIND_THREAD),
     WEFT__CONST(WEFT_KIND_TIMER),
     WEFT__CONST(WEFT_KIND_LOCK),
@@ -120,6 +122,7 @@ static const weft__constant core_constants[] = {
     WEFT__CONST(WEFT_KIND_EVENT),
     WEFT__CONST(WEFT_KIND_LOCAL),
     WEFT__CONST(WEFT_KIND_HOOK),
+    WEFT__CONST(WEFT_KIND_BARRIER),
     WEFT__CONST(WEFT_VERSION_MAJOR),
     WEFT__CONST(WEFT_VERSION_MINOR),
     WEFT__CONST(WEFT_VERSION_PATCH),

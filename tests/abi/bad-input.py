@@ -45,7 +45,8 @@ BAD_HANDLES = [("0", 0), ("-1", -1), ("2^53", 2 ** 53),
 # how to make one.  "any" takes every kind (weft_close).
 ARG_KINDS = {"h": "any", "thread": "thread", "timer": "timer",
              "lock": "lock", "rlock": "rlock", "cond": "condition",
-             "sem": "semaphore", "event": "event", "local": "local"}
+             "sem": "semaphore", "event": "event", "local": "local",
+             "barrier": "barrier"}
 # Kinds an argument also accepts (a Timer is a Thread; a Condition's lock
 # may be an RLock).
 ALSO_ACCEPTS = {"thread": ["timer"], "lock": ["rlock"]}
@@ -206,6 +207,10 @@ class Child(object):
             "semaphore": lambda: self.func("weft_semaphore_new")(
                 1, ctypes.byref(out)),
             "event": lambda: self.func("weft_event_new")(ctypes.byref(out)),
+            # One party, so a control wait returns at once.
+            "barrier": lambda: self.func("weft_barrier_new")(
+                1, self.null["weft_barrier_action_fn"], None, -1.0,
+                ctypes.byref(out)),
             "local": lambda: self.func("weft_local_new")(
                 self.null["weft_local_dtor_fn"], None, ctypes.byref(out)),
             "thread": lambda: self.func("weft_thread_new")(
