@@ -142,7 +142,7 @@ static weft_status entries_reserve(weft__tstate *T, uint32_t slot) {
 }
 
 static weft_status local_store(localobj *X, weft_handle h, void *value) {
-  weft__tstate *T = weft__tstate_get();
+  weft__tstate *T = weft__tstate_get("local_set");
   if (T == NULL)
     return -ENOMEM;
   if (!T->llisted)
@@ -229,7 +229,10 @@ void weft__local_thread_exit(weft__tstate *T) {
       X->dtor(X->dtor_arg, v);
       pthread_mutex_lock(&L);
       T->lrunning = NULL;
-      if (--X->inflight == 0 && atomic_load(&X->closed))
+      /* A close waits for inflight to reach 0, or 1 when it runs inside
+       * one of these destructors itself: wake it on every step. */
+      X->inflight--;
+      if (atomic_load(&X->closed))
         pthread_cond_broadcast(&Lcv);
       if (pinned) {
         pthread_mutex_unlock(&L);
@@ -264,6 +267,21 @@ static size_t sweep(localobj *X, void **vals) {
   return n;
 }
 
+/* Run X's destructor on values swept by a close.  lclosing makes
+ * weft_thread_exit refuse meanwhile: leaving here would strand the rest of
+ * the batch and the half-done close. */
+static void close_dtors(localobj *X, void **vals, size_t n,
+                        weft__tstate *self) {
+  if (X->dtor == NULL)
+    return;
+  if (self != NULL)
+    self->lclosing++;
+  for (size_t i = 0; i < n; i++)
+    X->dtor(X->dtor_arg, vals[i]);
+  if (self != NULL)
+    self->lclosing--;
+}
+
 /* Close: run dtor for every remaining value here, and return only when
  * no exit destructor of this local runs on another thread, so that after
  * weft_close no destructor of it runs anywhere (but in the caller's own
@@ -278,8 +296,7 @@ static void local_close(void *obj) {
     size_t n = sweep(X, vals);
     if (n > 0) {
       pthread_mutex_unlock(&L);
-      for (size_t i = 0; i < n && X->dtor != NULL; i++)
-        X->dtor(X->dtor_arg, vals[i]);
+      close_dtors(X, vals, n, self);
       pthread_mutex_lock(&L);
       continue;
     }
@@ -307,8 +324,7 @@ void weft__local_atfork_child(weft__tstate *self) {
   for (uint32_t i = 0; i < ltab_used; i++)
     if (ltab[i] != NULL)
       ltab[i]->inflight = self != NULL && self->lrunning == ltab[i];
-  pthread_cond_destroy(&Lcv);
-  weft__cond_init(&Lcv);
+  weft__cond_init(&Lcv); /* not destroyed: its waiters are not here */
   pthread_mutex_unlock(&L);
 }
 

@@ -121,12 +121,13 @@ weft_status weft__thread_issue(weft__thread *rec, weft_handle *out) {
 
 /* A record for a thread that is already running (dummy or main). */
 static weft__thread *record_running(char *name, int dummy, int daemon,
-                                    uint64_t ident, int64_t native) {
+                                    uint64_t ident, int64_t native,
+                                    const char *what) {
   weft__thread *rec = calloc(1, sizeof *rec);
   if (rec == NULL || name == NULL) {
     free(rec);
     free(name);
-    weft__error(-ENOMEM, ENOMEM, "thread_current: out of memory");
+    weft__error(-ENOMEM, ENOMEM, "%s: out of memory", what);
     return NULL;
   }
   rec->kind = WEFT_KIND_THREAD;
@@ -238,18 +239,20 @@ void weft__thread_finish(weft__thread *rec, int result) {
     weft__handle_close_now(h);
 }
 
+/* A running thread's close only gives up the claim (returns 1): finish
+ * closes the handle.  Any other state closes at once (returns 0). */
 weft_status weft__thread_before_close(void *obj) {
   weft__thread *rec = obj;
   weft_status st = 0;
   pthread_mutex_lock(&rec->mu);
-  if (rec->state == WEFT__ST_STARTED) {
-    if (rec->claim_released)
-      st = weft__error(WEFT_EBADHANDLE, 0,
-                       "close: bad handle %lld (already closed; the thread "
-                       "is still running)",
-                       (long long)rec->handle);
-    else
-      st = rec->claim_released = 1; /* closed when it finishes */
+  if (rec->state == WEFT__ST_STARTED && rec->claim_released) {
+    st = weft__error(WEFT_EBADHANDLE, 0,
+                     "close: bad handle %lld (already closed; the thread "
+                     "is still running)",
+                     (long long)rec->handle);
+  } else if (rec->state == WEFT__ST_STARTED) {
+    rec->claim_released = 1;
+    st = 1;
   }
   pthread_mutex_unlock(&rec->mu);
   return st;
@@ -290,7 +293,7 @@ static weft__thread *main_get(uint64_t ident) {
   if (rec != NULL)
     return rec;
   weft__thread *fresh = record_running(strdup("MainThread"), 0, 0, ident,
-                                       (int64_t)getpid());
+                                       (int64_t)getpid(), "thread_main");
   if (fresh == NULL)
     return NULL;
   weft__handle_pin(fresh->handle, WEFT_KIND_THREAD, "thread_main");
@@ -349,13 +352,19 @@ void weft__tstate_install(weft__tstate *T) {
   pthread_setspecific(tkey, T);
 }
 
-weft__tstate *weft__tstate_get(void) {
+void weft__tstate_free(weft__tstate *T) {
+  free(T->lents);
+  pthread_mutex_destroy(&T->lmu);
+  free(T);
+}
+
+weft__tstate *weft__tstate_get(const char *what) {
   weft__tstate *T = tls;
   if (T != NULL)
     return T;
   T = weft__tstate_alloc(WEFT__TS_ALIEN);
   if (T == NULL) {
-    weft__error(-ENOMEM, ENOMEM, "thread state: out of memory");
+    weft__error(-ENOMEM, ENOMEM, "%s: out of memory", what);
     return NULL;
   }
   weft__tstate_install(T);
@@ -382,9 +391,7 @@ void weft__tstate_exit(weft__tstate *T, int result) {
   }
   tls = NULL;
   pthread_setspecific(tkey, NULL);
-  free(T->lents);
-  pthread_mutex_destroy(&T->lmu);
-  free(T);
+  weft__tstate_free(T);
 }
 
 /* The key destructor: a thread that had state exits without weft's help
@@ -396,7 +403,7 @@ static void tstate_dtor(void *p) {
 }
 
 int weft__thread_current_daemon(void) {
-  weft__tstate *T = tls != NULL ? tls : weft__tstate_get();
+  weft__tstate *T = weft__tstate_get("thread_new");
   if (T != NULL && T->rec != NULL) {
     pthread_mutex_lock(&T->rec->mu);
     int d = T->rec->daemon;
@@ -431,6 +438,15 @@ static void hook_unref(hookobj *p) {
     free(p);
 }
 
+/* Under hook_mu: a thread is out of p's function.  A close of p waits for
+ * the count to drop to 0, or to 1 when it runs inside p itself, so every
+ * exit from a removed hook wakes it, not only the last. */
+static void hook_leave(hookobj *p) {
+  p->running--;
+  if (p->removed)
+    pthread_cond_broadcast(&hook_cv);
+}
+
 /* Run hooks from a snapshot taken under hook_mu, so that hooks added or
  * removed meanwhile do not disturb the walk.  The walk's state lives in T
  * so that a hook calling weft_thread_exit leaves nothing behind. */
@@ -460,8 +476,7 @@ void weft__thread_hooks_run(weft__tstate *T, weft_handle thread) {
       p->fn(p->arg, thread);
       pthread_mutex_lock(&hook_mu);
       T->hook_running = NULL;
-      if (--p->running == 0 && p->removed)
-        pthread_cond_broadcast(&hook_cv);
+      hook_leave(p);
     }
     hook_unref(p);
   }
@@ -475,9 +490,8 @@ static void hooks_abandon(weft__tstate *T) {
   if (T->hsnap == NULL)
     return;
   pthread_mutex_lock(&hook_mu);
-  hookobj *p = T->hook_running;
-  if (p != NULL && --p->running == 0 && p->removed)
-    pthread_cond_broadcast(&hook_cv);
+  if (T->hook_running != NULL)
+    hook_leave(T->hook_running);
   T->hook_running = NULL;
   for (size_t i = T->hsnap_i; i < T->hsnap_n; i++)
     hook_unref(T->hsnap[i]);
@@ -570,7 +584,7 @@ static weft_status thread_start(weft__thread *rec) {
     return weft__error(-ENOMEM, ENOMEM, "thread_start: out of memory");
   weft_status st = weft__thread_claim_start(rec, "thread_start");
   if (st < 0) {
-    free(T);
+    weft__tstate_free(T);
     return st;
   }
   T->rec = rec;
@@ -581,7 +595,7 @@ static weft_status thread_start(weft__thread *rec) {
   pthread_attr_destroy(&attr);
   if (r != 0) {
     weft__thread_unstart(rec);
-    free(T);
+    weft__tstate_free(T);
     return weft__errno(r, "thread_start");
   }
   /* Known when start returns; the thread stores the same value. */
@@ -790,7 +804,8 @@ static weft_status make_dummy(weft__tstate *T) {
                        "thread_current: not inside a thread's function");
   uint64_t self = (uint64_t)pthread_self();
   weft__thread *rec =
-      record_running(counter_name("Dummy"), 1, 1, self, weft__gettid());
+      record_running(counter_name("Dummy"), 1, 1, self, weft__gettid(),
+                     "thread_current");
   if (rec == NULL)
     return weft_last_error_code();
   registry_add(rec);
@@ -800,7 +815,7 @@ static weft_status make_dummy(weft__tstate *T) {
 
 WEFT_API weft_status weft_thread_current(weft_handle *out) {
   WEFT__CHECK_PTR(out, "thread_current");
-  weft__tstate *T = weft__tstate_get();
+  weft__tstate *T = weft__tstate_get("thread_current");
   if (T == NULL)
     return -ENOMEM;
   if (T->rec == NULL) {
@@ -814,7 +829,8 @@ WEFT_API weft_status weft_thread_current(weft_handle *out) {
 
 WEFT_API weft_status weft_thread_main(weft_handle *out) {
   WEFT__CHECK_PTR(out, "thread_main");
-  if (weft__gettid() == (int64_t)getpid() && weft__tstate_get() == NULL)
+  if (weft__gettid() == (int64_t)getpid() &&
+      weft__tstate_get("thread_main") == NULL)
     return -ENOMEM;
   weft__thread *rec = main_get(0);
   if (rec == NULL)
@@ -903,7 +919,7 @@ WEFT_API weft_status weft_thread_set_stack_size(size_t size) {
     if (r != 0)
       return weft__error(WEFT_EVALUE, r,
                          "thread_set_stack_size: %zu bytes refused: %s", size,
-                         strerror(r));
+                         strerrordesc_np(r));
   }
   atomic_store_explicit(&stack_size, size, memory_order_relaxed);
   return 0;
@@ -935,8 +951,7 @@ WEFT_API weft_status weft_thread_start_new(weft_thread_fn fn, void *arg,
   int r = pthread_create(&t, &attr, raw_main, T);
   pthread_attr_destroy(&attr);
   if (r != 0) {
-    pthread_mutex_destroy(&T->lmu);
-    free(T);
+    weft__tstate_free(T);
     return weft__errno(r, "thread_start_new");
   }
   *ident = (uint64_t)t;
@@ -963,6 +978,10 @@ WEFT_API weft_status weft_thread_exit(int result) {
   if (T->exiting || T->lrunning != NULL)
     return weft__error(WEFT_ESTATE, 0,
                        "thread_exit: the thread is already exiting");
+  if (T->lclosing > 0)
+    return weft__error(WEFT_ESTATE, 0,
+                       "thread_exit: not inside a destructor run by a "
+                       "local's close");
   T->exit_result = result;
   pthread_exit(NULL); /* the key destructor finishes the thread */
 }
@@ -994,18 +1013,11 @@ static void atfork_parent(void) {
   pthread_mutex_unlock(&hook_mu);
 }
 
-/* In the child only the forking thread runs.  Every other alive record
- * is stopped (Python's _after_fork); the forking thread's becomes the
- * main thread. */
-static void registry_atfork_child(weft__tstate *T) {
-  uint64_t self = (uint64_t)pthread_self();
-  weft__thread *cur = T != NULL ? T->rec : NULL;
-  if (cur == NULL && main_rec != NULL && main_rec->ident == self)
-    cur = main_rec;
-  weft__thread *old_main = main_rec;
-  pthread_mutex_unlock(&reg_mu);
-  pthread_cond_destroy(&reg_cv);
-  weft__cond_init(&reg_cv);
+/* In the child: stop every registered record but cur's (their threads
+ * do not exist here).  Handles weft owns (dummies) or whose claim was
+ * given up are released; the own pin a dead thread held is dropped. */
+static void registry_stop_others(const weft__thread *cur,
+                                 const weft__thread *old_main) {
   for (;;) {
     pthread_mutex_lock(&reg_mu);
     weft__thread *p = reg_head;
@@ -1015,24 +1027,26 @@ static void registry_atfork_child(weft__tstate *T) {
       registry_unlink(p);
     pthread_mutex_unlock(&reg_mu);
     if (p == NULL)
-      break;
-    pthread_mutex_init(&p->mu, NULL);
-    weft__cond_init(&p->cv);
+      return;
     p->state = WEFT__ST_FINISHED;
     p->os_running = 0;
     weft_handle h = p->handle;
     int close_it = p->dummy || p->claim_released;
-    int pinned = !p->dummy && p != old_main; /* its dead owner's pin */
+    int pinned = !p->dummy && p != old_main;
     if (close_it)
       weft__handle_close_now(h);
     if (pinned)
       weft__handle_unpin(h);
   }
+}
+
+/* In the child: cur, the forking thread's record (T its state), becomes
+ * the main record; a dummy turns into MainThread, as in Python. */
+static void registry_rebind_main(weft__tstate *T, weft__thread *cur,
+                                 weft__thread *old_main) {
   if (cur != NULL) {
-    pthread_mutex_init(&cur->mu, NULL);
-    weft__cond_init(&cur->cv);
     cur->native_id = weft__gettid();
-    cur->ident = self;
+    cur->ident = (uint64_t)pthread_self();
     cur->pthread = pthread_self();
     if (cur->dummy) {
       char *name = strdup("MainThread");
@@ -1052,6 +1066,25 @@ static void registry_atfork_child(weft__tstate *T) {
     if (old_main != NULL)
       weft__handle_unpin(old_main->handle); /* the old main pin */
   }
+  if (cur == NULL && T != NULL)
+    main_bind(T); /* it has state but no record: a fresh main record */
+}
+
+/* In the child only the forking thread runs.  Every other alive record
+ * is stopped (Python's _after_fork); the forking thread's becomes the
+ * main thread.  Every record's mutex and condvar were re-initialised
+ * already, by handle.c's fork handler (weft__thread_atfork_child).
+ * reg_mu is held on entry (atfork_prepare). */
+static void registry_atfork_child(weft__tstate *T) {
+  weft__thread *cur = T != NULL ? T->rec : NULL;
+  if (cur == NULL && main_rec != NULL &&
+      main_rec->ident == (uint64_t)pthread_self())
+    cur = main_rec;
+  weft__thread *old_main = main_rec;
+  pthread_mutex_unlock(&reg_mu);
+  weft__cond_init(&reg_cv); /* not destroyed first: see atfork_child */
+  registry_stop_others(cur, old_main);
+  registry_rebind_main(T, cur, old_main);
 }
 
 static void atfork_child(void) {
@@ -1059,7 +1092,9 @@ static void atfork_child(void) {
   hookobj *p;
   for (p = hook_head; p != NULL; p = p->next)
     p->running = T != NULL && T->hook_running == p;
-  pthread_cond_destroy(&hook_cv);
+  /* Condvars that parent threads waited on are initialised afresh, never
+   * destroyed: glibc's pthread_cond_destroy waits for those waiters to
+   * leave, and in the child they never will. */
   weft__cond_init(&hook_cv);
   pthread_mutex_unlock(&hook_mu);
   weft__local_atfork_child(T);

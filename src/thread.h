@@ -102,7 +102,8 @@ struct weft__tstate {
   uint32_t lcap;
   int llisted;
   weft__tstate *lprev, *lnext;
-  void *lrunning; /* the local whose exit destructor runs here now */
+  void *lrunning;    /* the local whose exit destructor runs here now */
+  unsigned lclosing; /* > 0 while a local's close runs destructors here */
 };
 
 static inline int64_t weft__gettid(void) { return (int64_t)syscall(SYS_gettid); }
@@ -112,10 +113,13 @@ static inline int64_t weft__gettid(void) { return (int64_t)syscall(SYS_gettid); 
 /* The calling thread's state, or NULL if it has none yet. */
 weft__tstate *weft__tstate_peek(void);
 /* The calling thread's state, created (as an alien thread's, or the main
- * thread's) if needed; NULL with an error recorded if out of memory. */
-weft__tstate *weft__tstate_get(void);
+ * thread's) if needed; NULL with an error recorded ("<what>: out of
+ * memory") if out of memory. */
+weft__tstate *weft__tstate_get(const char *what);
 /* A fresh state for a thread about to be started (kind WEFT__TS_*). */
 weft__tstate *weft__tstate_alloc(int kind);
+/* Free a state that is no thread's (never installed, or exited). */
+void weft__tstate_free(weft__tstate *T);
 /* Make T the calling thread's state (first thing a new thread does). */
 void weft__tstate_install(weft__tstate *T);
 /* The calling thread is done: destroy its locals, finish its record with

@@ -127,8 +127,7 @@ static int spawn_worker(void) {
   int r = pthread_create(&t, &attr, worker_main, T);
   pthread_attr_destroy(&attr);
   if (r != 0) {
-    pthread_mutex_destroy(&T->lmu);
-    free(T);
+    weft__tstate_free(T);
     return -1;
   }
   nworkers++;
@@ -363,8 +362,8 @@ WEFT_API weft_status weft_timer_cancel(weft_handle timer) {
     finish = drop_pin = 1;
     break;
   case W_QUEUE: /* the worker that takes it drops the pin */
+    finish = !t->cancelled; /* a second cancel: finished already */
     t->cancelled = 1;
-    finish = 1;
     break;
   default: /* running or done: nothing to do */
     break;
@@ -397,9 +396,10 @@ void weft__timer_atfork_child(weft__tstate *self) {
   svc_running = 0;
   nidle = nstarting = 0;
   nworkers = self != NULL && self->kind == WEFT__TS_WORKER && self->worker_live;
-  pthread_cond_destroy(&svc_cv);
+  /* Initialised afresh, not destroyed: the service and idle workers of
+   * the parent wait on them, and pthread_cond_destroy would wait for
+   * those waiters forever. */
   weft__cond_init(&svc_cv);
-  pthread_cond_destroy(&work_cv);
   weft__cond_init(&work_cv);
   pthread_mutex_unlock(&S);
 }

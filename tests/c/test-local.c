@@ -266,15 +266,63 @@ static void test_many(void) {
   weft_close(t);
 }
 
+/* An exit destructor that closes its local while another thread's exit
+ * destructor of the same local runs: the close waits for that one and
+ * returns once it has ended. */
+static weft_handle shared_l;
+static _Atomic int shared_entered, shared_closer_tid;
+static _Atomic int shared_close_st = 1;
+static gate shared_hold;
+
+static void shared_dtor(void *arg, void *value) {
+  (void)arg;
+  (void)value;
+  if (atomic_fetch_add(&shared_entered, 1) == 0) {
+    gate_wait(&shared_hold); /* the first exiting thread stays inside */
+    return;
+  }
+  atomic_store(&shared_closer_tid, (int)weft_thread_current_native_id());
+  atomic_store(&shared_close_st, weft_close(shared_l));
+}
+
+static int set_shared(void *arg) {
+  weft_local_set(shared_l, arg);
+  return 0;
+}
+
+static void test_close_from_dtor_shared(void) {
+  int x, y;
+  weft_handle holder, closer;
+  weft_local_new(shared_dtor, NULL, &shared_l);
+  weft_thread_new(set_shared, &x, NULL, &holder);
+  weft_thread_start(holder);
+  WAIT_FOR(atomic_load(&shared_hold.waiting) == 1, 10);
+  weft_thread_new(set_shared, &y, NULL, &closer);
+  weft_thread_start(closer);
+  wait_all_blocked(&shared_closer_tid, 1);
+  is(atomic_load(&shared_close_st), 1,
+     "closing a local from its exit destructor waits while another "
+     "thread's exit destructor of it runs");
+  gate_open(&shared_hold);
+  is(weft_thread_join(closer, 10), 0,
+     "and returns once that destructor has ended (no lost wakeup)");
+  is(atomic_load(&shared_close_st), 0, "that close succeeds");
+  weft_thread_join(holder, 10);
+  weft_close(holder);
+  weft_close(closer);
+}
+
 /* ---- timers: each run is its own thread ---- */
 
 typedef struct tl {
   void *before;
   int mine;
+  int tid;
 } tl;
 
 static int timer_locals(void *arg) {
   tl *s = arg;
+  s->tid = (int)weft_thread_current_native_id();
   weft_local_get(L, &s->before);
   weft_local_set(L, &s->mine);
   return 0;
@@ -283,17 +331,21 @@ static int timer_locals(void *arg) {
 static void test_timers(void) {
   weft_local_new(record_dtor, NULL, &L);
   atomic_store(&ndtor, 0);
-  tl a = {0}, b = {(void *)1, 0};
+  tl a = {0}, b = {(void *)1, 0, 0};
   weft_handle ta, tb;
   weft_timer_new(0, timer_locals, &a, NULL, &ta);
   weft_thread_start(ta);
   weft_thread_join(ta, -1);
   is(dtor_count_of(&a.mine), 1,
      "a timer's values are destroyed when its function returns");
-  weft_timer_new(0.1, timer_locals, &b, NULL, &tb);
+  /* Once a's worker idles, the next due timer runs on it. */
+  _Atomic int worker = a.tid;
+  wait_all_blocked(&worker, 1);
+  weft_timer_new(0, timer_locals, &b, NULL, &tb);
   weft_thread_start(tb);
   weft_thread_join(tb, -1);
-  ok(b.before == NULL, "the next timer on the same worker starts empty");
+  is(b.tid, a.tid, "the next timer runs on the same, idle worker");
+  ok(b.before == NULL, "and starts with empty locals");
   weft_close(ta);
   weft_close(tb);
   weft_close(L);
@@ -345,6 +397,7 @@ int main(void) {
   test_close();
   test_reuse();
   test_many();
+  test_close_from_dtor_shared();
   test_timers();
   test_close_vs_exit();
   return done_testing();

@@ -74,6 +74,21 @@ static int exit_fn(void *arg) {
   return 0;
 }
 
+/* A start_new thread cannot be joined: its local's exit destructor tells
+ * that it has ended. */
+static weft_handle exit_local;
+static _Atomic int exit_dtor_ran;
+static void note_exit(void *arg, void *value) {
+  (void)arg;
+  (void)value;
+  atomic_store(&exit_dtor_ran, 1);
+}
+
+static int exit_fn_noted(void *arg) {
+  weft_local_set(exit_local, arg);
+  return exit_fn(arg);
+}
+
 static void test_exit(void) {
   _Atomic int hits = 0;
   weft_handle t;
@@ -89,11 +104,12 @@ static void test_exit(void) {
 
   uint64_t ident;
   atomic_store(&hits, 0);
-  weft_thread_start_new(exit_fn, &hits, &ident);
-  ok(WAIT_FOR(atomic_load(&hits) == 1, 10), "thread_exit in a start_new "
-                                            "thread");
-  usleep(20000);
-  is(atomic_load(&hits), 1, "ends it too");
+  weft_local_new(note_exit, NULL, &exit_local);
+  weft_thread_start_new(exit_fn_noted, &hits, &ident);
+  ok(WAIT_FOR(atomic_load(&exit_dtor_ran), 10),
+     "thread_exit in a start_new thread ends it");
+  is(atomic_load(&hits), 1, "and nothing after thread_exit ran there");
+  weft_close(exit_local);
 
   is(weft_thread_exit(0), WEFT_ESTATE,
      "thread_exit on the main thread is WEFT_ESTATE");
@@ -176,6 +192,38 @@ static void test_exit_in_hook(void) {
   weft_close(t);
 }
 
+/* thread_exit from a destructor that a local's close runs: refused, so
+ * the close completes and the thread goes on. */
+static weft_handle close_exit_l;
+static _Atomic int close_exit_st = 1;
+static void exit_in_dtor(void *arg, void *value) {
+  (void)arg;
+  (void)value;
+  atomic_store(&close_exit_st, weft_thread_exit(7));
+}
+
+static int close_own_local(void *arg) {
+  (void)arg;
+  int v;
+  weft_local_set(close_exit_l, &v);
+  return weft_close(close_exit_l) == 0 ? 3 : 4;
+}
+
+static void test_exit_in_close_dtor(void) {
+  weft_handle t;
+  int result = 0;
+  weft_local_new(exit_in_dtor, NULL, &close_exit_l);
+  weft_thread_new(close_own_local, NULL, NULL, &t);
+  weft_thread_start(t);
+  weft_thread_join(t, 10);
+  is(atomic_load(&close_exit_st), WEFT_ESTATE,
+     "thread_exit inside a destructor run by a local's close is "
+     "WEFT_ESTATE");
+  weft_thread_get_result(t, &result);
+  is(result, 3, "the close completes and the thread runs on");
+  weft_close(t);
+}
+
 int main(void) {
   test_idents();
   test_start_new();
@@ -184,5 +232,6 @@ int main(void) {
   test_interrupt_main();
   test_hooks();
   test_exit_in_hook();
+  test_exit_in_close_dtor();
   return done_testing();
 }

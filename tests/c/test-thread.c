@@ -154,8 +154,9 @@ static void test_results(void) {
 }
 
 static weft_handle shared_thread;
+static _Atomic int joiner_tids[4];
 static void *join_shared(void *arg) {
-  (void)arg;
+  atomic_store(&joiner_tids[(intptr_t)arg], self_tid());
   return (void *)(intptr_t)weft_thread_join(shared_thread, 30);
 }
 
@@ -164,9 +165,9 @@ static void test_many_joiners(void) {
   weft_thread_new(probe_target, &p, NULL, &shared_thread);
   weft_thread_start(shared_thread);
   pthread_t j[4];
-  for (int i = 0; i < 4; i++)
-    pthread_create(&j[i], NULL, join_shared, NULL);
-  usleep(20000);
+  for (intptr_t i = 0; i < 4; i++)
+    pthread_create(&j[i], NULL, join_shared, (void *)i);
+  ok(wait_all_blocked(joiner_tids, 4), "four joiners wait for one thread");
   gate_open(&p.go);
   int all = 1;
   for (int i = 0; i < 4; i++) {
@@ -465,18 +466,29 @@ static void test_alien(void) {
 
 /* ---- shutdown ---- */
 
-static probe spawned;
-static weft_handle spawned_t;
-static int spawn_then_finish(void *arg) {
+/* While the main thread waits in shutdown, a thread starts a second
+ * non-daemon thread and finishes; the conductor lets the second one end
+ * only once the main thread is waiting again. */
+static probe second;
+static weft_handle second_t;
+static gate first_go;
+static _Atomic int shutdown_main_tid;
+
+static int start_second(void *arg) {
   (void)arg;
-  weft_thread_new(probe_target, &spawned, NULL, &spawned_t);
-  weft_thread_start(spawned_t);
+  gate_wait(&first_go);
+  weft_thread_new(probe_target, &second, NULL, &second_t);
+  weft_thread_start(second_t);
   return 0;
 }
 
-static void *open_later(void *arg) {
-  usleep(100000);
-  gate_open(arg);
+static void *conductor(void *arg) {
+  weft_handle first = *(weft_handle *)arg;
+  wait_all_blocked(&shutdown_main_tid, 1);
+  gate_open(&first_go);
+  weft_thread_join(first, 30);
+  wait_all_blocked(&shutdown_main_tid, 1);
+  gate_open(&second.go);
   return NULL;
 }
 
@@ -504,16 +516,17 @@ static void test_shutdown(void) {
   weft_thread_join(t, -1);
   weft_close(t);
 
-  /* A thread that starts another non-daemon thread, then finishes. */
-  weft_thread_new(spawn_then_finish, NULL, NULL, &t);
+  weft_thread_new(start_second, NULL, NULL, &t);
   weft_thread_start(t);
-  weft_thread_join(t, -1);
-  pthread_t opener;
-  pthread_create(&opener, NULL, open_later, &spawned.go);
-  is(weft_thread_shutdown(10), 0, "shutdown with a thread started meanwhile");
-  is(is_alive(spawned_t), 0, "shutdown also waited for the thread it made");
-  pthread_join(opener, NULL);
-  weft_close(spawned_t);
+  atomic_store(&shutdown_main_tid, self_tid());
+  pthread_t c;
+  pthread_create(&c, NULL, conductor, &t);
+  is(weft_thread_shutdown(30), 0,
+     "shutdown with a thread started while it waits");
+  is(is_alive(second_t), 0, "shutdown waited for that thread too");
+  pthread_join(c, NULL);
+  weft_thread_join(second_t, -1);
+  weft_close(second_t);
   weft_close(t);
 }
 
@@ -550,7 +563,7 @@ static void test_stack_size(void) {
   weft_close(t);
   ok(got >= want, "a new thread gets the stack size (%zu >= %zu)", got, want);
   /* A size the system cannot give: start fails, the thread stays new. */
-  weft_thread_set_stack_size((size_t)1 << 46);
+  weft_thread_set_stack_size((size_t)1 << 62); /* beyond any address space */
   weft_thread_new(NULL, NULL, NULL, &t);
   weft_status st = weft_thread_start(t);
   ok(st < 0 && st > WEFT_ERR_BASE,
@@ -594,12 +607,24 @@ static void run_logged(weft_handle *t) {
 }
 
 static _Atomic int slow_hook_in, slow_hook_done;
+static gate slow_gate;
 static void slow_hook(void *arg, weft_handle thread) {
   (void)arg;
   (void)thread;
   atomic_store(&slow_hook_in, 1);
-  usleep(200000);
+  gate_wait(&slow_gate);
   atomic_store(&slow_hook_done, 1);
+}
+
+static weft_handle slow_handle;
+static _Atomic int slow_closer_tid, slow_closed, done_at_close;
+static void *close_slow(void *arg) {
+  (void)arg;
+  atomic_store(&slow_closer_tid, self_tid());
+  weft_close(slow_handle);
+  atomic_store(&done_at_close, atomic_load(&slow_hook_done));
+  atomic_store(&slow_closed, 1);
+  return NULL;
 }
 
 static weft_handle self_closing;
@@ -641,14 +666,19 @@ static void test_hooks(void) {
   weft_close(t);
 
   /* Closing a hook while a thread is inside it waits for the call. */
-  weft_handle slow;
-  weft_thread_hook_new(slow_hook, NULL, &slow);
+  weft_thread_hook_new(slow_hook, NULL, &slow_handle);
   weft_thread_new(NULL, NULL, NULL, &t);
   weft_thread_start(t);
   WAIT_FOR(atomic_load(&slow_hook_in), 10);
-  weft_close(slow);
-  is(atomic_load(&slow_hook_done), 1,
-     "closing a running hook returns after the call has ended");
+  pthread_t closer;
+  pthread_create(&closer, NULL, close_slow, NULL);
+  wait_all_blocked(&slow_closer_tid, 1);
+  is(atomic_load(&slow_closed), 0,
+     "closing a hook waits while a thread runs it");
+  gate_open(&slow_gate);
+  pthread_join(closer, NULL);
+  is(atomic_load(&done_at_close), 1,
+     "and returns after the call has ended");
   weft_thread_join(t, -1);
   weft_close(t);
 
@@ -662,7 +692,52 @@ static void test_hooks(void) {
   ok(!handle_open(self_closing), "its handle is gone");
 }
 
+/* A hook that closes itself while another thread is inside it too: the
+ * close waits for that other call and returns once it has ended. */
+static weft_handle shared_hook;
+static _Atomic int shared_entered, shared_closer_tid;
+static _Atomic int shared_close_st = 1;
+static gate shared_hold;
+
+static void shared_hook_fn(void *arg, weft_handle thread) {
+  (void)arg;
+  (void)thread;
+  if (atomic_fetch_add(&shared_entered, 1) == 0) {
+    gate_wait(&shared_hold); /* the first thread stays inside */
+    return;
+  }
+  atomic_store(&shared_closer_tid, (int)weft_thread_current_native_id());
+  atomic_store(&shared_close_st, weft_close(shared_hook));
+}
+
+static void test_hook_close_shared(void) {
+  weft_handle holder, closer;
+  weft_thread_hook_new(shared_hook_fn, NULL, &shared_hook);
+  weft_thread_new(NULL, NULL, "hook-holder", &holder);
+  weft_thread_start(holder);
+  WAIT_FOR(atomic_load(&shared_hold.waiting) == 1, 10);
+  weft_thread_new(NULL, NULL, "hook-closer", &closer);
+  weft_thread_start(closer);
+  wait_all_blocked(&shared_closer_tid, 1);
+  is(atomic_load(&shared_close_st), 1,
+     "a hook closing itself waits while another thread is inside it");
+  gate_open(&shared_hold);
+  is(weft_thread_join(closer, 10), 0,
+     "and returns once that other call has ended (no lost wakeup)");
+  is(atomic_load(&shared_close_st), 0, "that close succeeds");
+  weft_thread_join(holder, 10);
+  weft_close(holder);
+  weft_close(closer);
+}
+
 /* ---- fork ---- */
+
+static _Atomic int shutdown_tid;
+static void *shutdown_waiter(void *arg) {
+  (void)arg;
+  atomic_store(&shutdown_tid, self_tid());
+  return (void *)(intptr_t)weft_thread_shutdown(30);
+}
 
 static void test_fork(void) {
   probe p = {0};
@@ -671,6 +746,10 @@ static void test_fork(void) {
   weft_thread_new(probe_target, &p, NULL, &t);
   weft_thread_start(t);
   WAIT_FOR(atomic_load(&p.ran), 10);
+  /* A thread waits in shutdown (on the registry's condvar) across fork. */
+  pthread_t sw;
+  pthread_create(&sw, NULL, shutdown_waiter, NULL);
+  wait_all_blocked(&shutdown_tid, 1);
   pid_t pid = fork();
   if (pid == 0) {
     int bad = 0;
@@ -692,16 +771,53 @@ static void test_fork(void) {
       bad |= 16;
     _exit(bad);
   }
-  int status = -1;
-  waitpid(pid, &status, 0);
-  ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-     "in a fork child only the forking thread is alive and threads work "
-     "(status %d)",
-     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  is(wait_child(pid, 30), 0,
+     "in a fork child only the forking thread is alive and threads work, "
+     "also when a parent thread waited in shutdown at the fork");
   is(is_alive(t), 1, "the parent's thread is unaffected by fork");
   gate_open(&p.go);
   weft_thread_join(t, -1);
+  void *r = NULL;
+  pthread_join(sw, &r);
+  is((intptr_t)r, 0, "the parent's shutdown returns once the thread ends");
   weft_close(t);
+}
+
+/* Forking from an alien thread that has weft state (it set a local) but
+ * no handle: in the child it is the main thread. */
+static void *alien_fork(void *arg) {
+  int v;
+  weft_local_set(*(weft_handle *)arg, &v);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = 0;
+    weft_handle m = 0, c = 0;
+    uint64_t ident = 0;
+    if (weft_thread_main(&m) != 0 || weft_thread_current(&c) != 0 || m != c)
+      bad |= 1;
+    weft_thread_get_ident(m, &ident);
+    if (ident != (uint64_t)pthread_self())
+      bad |= 2;
+    if (strcmp(name_of(m), "MainThread") != 0 || is_alive(m) != 1)
+      bad |= 4;
+    _exit(bad);
+  }
+  int status = -1;
+  waitpid(pid, &status, 0);
+  return (void *)(intptr_t)(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static void test_fork_alien(void) {
+  weft_handle l;
+  weft_local_new(NULL, NULL, &l);
+  pthread_t pt;
+  void *r = NULL;
+  pthread_create(&pt, NULL, alien_fork, &l);
+  pthread_join(pt, &r);
+  is((intptr_t)r, 0,
+     "after fork in an alien thread with weft state, it is the child's "
+     "main thread (current == main, its ident, MainThread)");
+  weft_close(l);
 }
 
 int main(void) {
@@ -719,6 +835,8 @@ int main(void) {
   test_shutdown();
   test_stack_size();
   test_hooks();
+  test_hook_close_shared();
   test_fork();
+  test_fork_alien();
   return done_testing();
 }

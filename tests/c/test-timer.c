@@ -184,13 +184,17 @@ static void test_null_function(void) {
   weft_close(t);
 }
 
+/* Deadlines 0.4 s apart, fixed in absolute time (each interval counts
+ * from its own start), so only a worker stalled that long could swap
+ * two functions. */
 static void test_order(void) {
   _Atomic int order = 0;
   shot s[3] = {{.order = &order}, {.order = &order}, {.order = &order}};
-  double iv[3] = {0.75, 0.25, 0.50};
+  double at[3] = {0.9, 0.1, 0.5}, base = now_s();
   weft_handle t[3];
   for (int i = 0; i < 3; i++) {
-    weft_timer_new(iv[i], shot_fn, &s[i], NULL, &t[i]);
+    double iv = base + at[i] - now_s();
+    weft_timer_new(iv > 0 ? iv : 0, shot_fn, &s[i], NULL, &t[i]);
     weft_thread_start(t[i]);
   }
   for (int i = 0; i < 3; i++)
@@ -276,10 +280,10 @@ static void test_shutdown(void) {
   weft_close(t);
 }
 
+/* Runs before any timer has fired, so no worker exists yet. */
 static void test_pending_hold_no_thread(void) {
   weft_handle t[200];
   shot s = {0};
-  /* Let idle workers of earlier tests retire first. */
   int base = os_thread_count();
   for (int i = 0; i < 200; i++) {
     weft_timer_new(30, shot_fn, &s, NULL, &t[i]);
@@ -302,8 +306,10 @@ static void test_worker_reuse(void) {
   weft_timer_new(0, shot_fn, &a, NULL, &ta);
   weft_thread_start(ta);
   weft_thread_join(ta, -1);
-  int idle = os_thread_count(); /* a's worker is idle from here on */
-  weft_timer_new(0.1, shot_fn, &b, NULL, &tb);
+  _Atomic int worker = (int)a.tid;
+  wait_all_blocked(&worker, 1); /* a's worker waits for work now */
+  int idle = os_thread_count();
+  weft_timer_new(0, shot_fn, &b, NULL, &tb);
   weft_thread_start(tb);
   WAIT_FOR(atomic_load(&b.runs), 10);
   int busy = os_thread_count();
@@ -341,6 +347,48 @@ static void test_hooks(void) {
   weft_close(t);
 }
 
+/* fork while the service thread and an idle worker wait on their
+ * condvars: the child runs on, the parent's timers are stopped there, and
+ * new timers work. */
+static void test_fork(void) {
+  shot a = {0}, p = {0};
+  weft_handle ta, tp;
+  weft_timer_new(0, shot_fn, &a, NULL, &ta);
+  weft_thread_start(ta);
+  weft_thread_join(ta, -1); /* its worker goes idle */
+  weft_timer_new(300, shot_fn, &p, NULL, &tp);
+  weft_thread_start(tp); /* the service waits for this one */
+  _Atomic int tids[2];
+  atomic_store(&tids[0], (int)a.tid);
+  atomic_store(&tids[1], tid_named("weft-timers"));
+  wait_all_blocked(tids, 2);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = 0;
+    if (is_alive(tp) != 0)
+      bad |= 1;
+    /* ThreadSanitizer cannot start threads in a fork child. */
+    const char *san = getenv("SANITIZER");
+    if (san == NULL || strcmp(san, "tsan") != 0) {
+      shot c = {.result = 5};
+      weft_handle tc;
+      int result = 0;
+      if (weft_timer_new(0, shot_fn, &c, NULL, &tc) != 0 ||
+          weft_thread_start(tc) != 0 || weft_thread_join(tc, 10) != 0 ||
+          weft_thread_get_result(tc, &result) != 0 || result != 5)
+        bad |= 2;
+    }
+    _exit(bad);
+  }
+  is(wait_child(pid, 30), 0,
+     "fork while the timer service and a worker wait: the child runs on, "
+     "its copy of a pending timer is stopped, and new timers fire");
+  is(is_alive(tp), 1, "the parent's pending timer is unaffected");
+  weft_timer_cancel(tp);
+  weft_close(tp);
+  weft_close(ta);
+}
+
 int main(void) {
   /* A first thread, so that a sanitizer's helper thread exists already. */
   weft_handle warm;
@@ -364,6 +412,7 @@ int main(void) {
   test_exit_in_timer();
   test_hooks();
   test_shutdown();
+  test_fork();
   int retired = WAIT_FOR(os_thread_count() <= base + 1, 10);
   ok(retired, "idle workers retire after a few seconds (%d -> %d threads)",
      base, os_thread_count());

@@ -1,14 +1,21 @@
-/* thread-util.h - small helpers shared by the threading tests. */
+/* thread-util.h - small helpers shared by the threading tests.  Tests
+ * that must know a thread is blocked in a wait use sync-util.h's
+ * tid_in_futex / wait_all_blocked (a thread parked at a gate below sleeps
+ * in nanosleep, not futex, so the two are told apart). */
 #ifndef WEFT_THREAD_UTIL_H
 #define WEFT_THREAD_UTIL_H
 
+#include <dirent.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sync-util.h"
 #include "tap.h"
 
 static inline double now_s(void) { return weft_monotonic(); }
@@ -87,6 +94,49 @@ static inline int os_thread_count(void) {
       break;
   fclose(f);
   return n;
+}
+
+/* The kernel id of this process's thread whose OS name is `name`, or 0. */
+static inline int tid_named(const char *name) {
+  DIR *d = opendir("/proc/self/task");
+  if (d == NULL)
+    return 0;
+  int tid = 0;
+  struct dirent *e;
+  while (tid == 0 && (e = readdir(d)) != NULL) {
+    char path[300], comm[64] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    if (fgets(comm, sizeof comm, f) != NULL) {
+      comm[strcspn(comm, "\n")] = '\0';
+      if (strcmp(comm, name) == 0)
+        tid = atoi(e->d_name);
+    }
+    fclose(f);
+  }
+  closedir(d);
+  return tid;
+}
+
+/* Wait up to `secs` seconds for child `pid` to exit: its exit status, or
+ * -1 if it was killed by a signal or did not exit in time (then it is
+ * killed, so a hung child fails the check instead of hanging the test). */
+static inline int wait_child(pid_t pid, double secs) {
+  double until = now_s() + secs;
+  int status = 0;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (r < 0 || now_s() > until) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    usleep(2000);
+  }
 }
 
 static inline int handle_open(weft_handle h) {
