@@ -8,7 +8,8 @@
  *
  *   - Every object lives behind a weft_handle (an int64_t, > 0, < 2^53).
  *     weft_close() closes a handle of any kind.  A closed, never-issued or
- *     wrong-kind handle gives WEFT_EBADHANDLE, never a crash.
+ *     wrong-kind handle gives WEFT_EBADHANDLE, never a crash.  A _new call
+ *     with 2^24 handles of its kind open gives -EMFILE.
  *   - Every function that can fail returns weft_status: 0 on success,
  *     -errno for an OS error, or a WEFT_E* code (<= WEFT_ERR_BASE).  Results
  *     go to out-parameters, which come last.  A NULL out-parameter is

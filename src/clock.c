@@ -100,18 +100,19 @@ WEFT_API weft_status weft_sleep(double seconds) {
                        seconds);
   weft__deadline d;
   weft__deadline_init(&d, seconds, "sleep");
-  while (d.forever || !weft__deadline_expired(&d)) {
-    if (d.forever) { /* sleep(inf): an hour at a time, forever */
-      weft__now(&d.at);
-      d.at.tv_sec += 3600;
+  /* A forever deadline never expires: sleep(inf) sleeps an hour at a
+   * time, for good. */
+  while (!weft__deadline_expired(&d)) {
+    struct timespec at = d.at;
+    if (d.forever) {
+      weft__now(&at);
+      at.tv_sec += 3600;
     }
-    int r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &d.at, NULL);
-    if (r == 0)
-      break;
-    if (r != EINTR)
+    int r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+    if (r != 0 && r != EINTR)
       return weft__errno(r, "sleep");
-    /* PEP 475: resume with the remaining time.  Signal handlers run here
-     * once the signal module exists. */
+    /* EINTR, PEP 475: resume with the remaining time.  Signal handlers run
+     * here once the signal module exists. */
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef WEFT_CLOCK_H
 #define WEFT_CLOCK_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -34,10 +35,11 @@ int weft__futex_wait(_Atomic uint32_t *word, uint32_t expected,
 /* Wake up to n waiters (INT32_MAX: all). */
 void weft__futex_wake(_Atomic uint32_t *word, int n);
 
-/* Wait on a pthread condition variable created with
- * weft__cond_init (CLOCK_MONOTONIC).  Returns 0 or -ETIMEDOUT. */
-#include <pthread.h>
+/* Make a condition variable that waits on CLOCK_MONOTONIC: 0 or -errno. */
 int weft__cond_init(pthread_cond_t *cv);
+
+/* Wait on a condition variable made by weft__cond_init, until the
+ * deadline.  Returns 0 (woken, maybe spuriously; re-check) or -ETIMEDOUT. */
 int weft__cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
                     const weft__deadline *d);
 

@@ -92,8 +92,8 @@ static void wake_head(condobj *c, uint32_t state) {
 }
 
 /* 0 if the calling thread holds the condition's lock, else a status.  An
- * RLock knows its owner; a Lock does not, so, like Python, take "a
- * non-blocking acquire fails" to mean "held". */
+ * RLock knows its owner; a Lock does not, so, like Python, take "locked"
+ * (a non-blocking acquire would fail) to mean "held" (weft__lock_held). */
 static weft_status check_owned(condobj *c, const char *what) {
   int held = 0;
   weft_status st;

@@ -80,7 +80,10 @@ weft_status weft__error(weft_status code, int detail, const char *fmt, ...) {
 }
 
 weft_status weft__errno(int err, const char *what) {
-  return weft__error(-err, err, "%s: %s", what, strerrordesc_np(err));
+  const char *text = strerrordesc_np(err); /* NULL for an unknown number */
+  if (text == NULL)
+    return weft__error(-err, err, "%s: error %d", what, err);
+  return weft__error(-err, err, "%s: %s", what, text);
 }
 
 weft_status weft__string_out(const char *s, char *buf, size_t cap,

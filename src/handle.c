@@ -8,10 +8,9 @@
 
 /* ---- slab ---- */
 
+/* Allocate the chunk that index `used` opens (used < 2^24). */
 static weft_status slab_grow(weft__slab *s) {
   uint32_t c = s->used >> WEFT__CHUNK_BITS;
-  if (c >= WEFT__CHUNKS)
-    return WEFT_ERANGE;
   char *chunk = calloc(WEFT__CHUNK_SIZE, s->elem_size);
   if (chunk == NULL)
     return -ENOMEM;
@@ -27,10 +26,10 @@ weft_status weft__slab_alloc(weft__slab *s, uint32_t *index) {
   pthread_mutex_lock(&s->mu);
   if (s->nfree > 0) {
     *index = s->free[--s->nfree];
+  } else if (s->used == WEFT__CHUNKS * WEFT__CHUNK_SIZE) {
+    st = -EMFILE; /* every index is live or retired */
   } else {
-    if ((s->used & (WEFT__CHUNK_SIZE - 1)) == 0 &&
-        atomic_load_explicit(&s->chunks[s->used >> WEFT__CHUNK_BITS],
-                             memory_order_relaxed) == NULL)
+    if ((s->used & (WEFT__CHUNK_SIZE - 1)) == 0) /* a chunk's first index */
       st = slab_grow(s);
     if (st == 0)
       *index = s->used++;
@@ -58,7 +57,8 @@ void weft__slab_release(weft__slab *s, uint32_t index) {
 /* ---- generic slots ----
  *
  * word: gen << 40 | CLOSING << 33 | LIVE << 32 | pins (32 bits).
- * A free slot has LIVE clear and the generation its next handle gets. */
+ * A free slot has LIVE clear and the generation its next handle gets;
+ * a retired one has generation 0, which no handle carries. */
 
 #define PINS_MASK 0xffffffffull
 #define LIVE (1ull << 32)
@@ -96,7 +96,7 @@ weft_status weft__handle_new(int kind, void *obj, weft_handle *out) {
   uint32_t index;
   weft_status st = weft__slab_alloc(&slabs[kind], &index);
   if (st < 0)
-    return weft__error(st, 0, "%s_new: %s", kind_name(kind),
+    return weft__error(st, -st, "%s_new: %s", kind_name(kind),
                        st == -ENOMEM ? "out of memory"
                                      : "every handle of this kind is in use");
   slot *s = weft__slab_at(&slabs[kind], index);
@@ -153,8 +153,9 @@ void *weft__handle_pin_any(weft_handle h, uint64_t kind_mask, int *kind_out,
       bad_handle(h, what, "closed");
       return NULL;
     }
-    if ((w & PINS_MASK) == PINS_MASK) {
-      weft__error(-EAGAIN, EAGAIN, "%s: too many concurrent users", what);
+    if ((w & PINS_MASK) == PINS_MASK) { /* one more would carry into LIVE */
+      weft__error(WEFT__PIN_FAILED, EAGAIN, "%s: handle %lld has too many "
+                  "concurrent users", what, (long long)h);
       return NULL;
     }
     if (atomic_compare_exchange_weak_explicit(&s->word, &w, w + 1,
@@ -168,13 +169,15 @@ void *weft__handle_pin(weft_handle h, int kind, const char *what) {
   return weft__handle_pin_any(h, 1ull << kind, NULL, what);
 }
 
-/* Free a slot whose object has been destroyed: next generation, not live. */
+/* Free a slot whose object has been destroyed: next generation, not
+ * live; back to the free list unless it retired (weft__gen_next). */
 static void slot_free(int kind, uint32_t index, slot *s, uint32_t gen) {
+  uint32_t next = weft__gen_next(gen);
   atomic_store_explicit(&s->obj, NULL, memory_order_relaxed);
-  atomic_store_explicit(&s->word,
-                        (uint64_t)weft__gen_next(gen) << GEN_SHIFT,
+  atomic_store_explicit(&s->word, (uint64_t)next << GEN_SHIFT,
                         memory_order_release);
-  weft__slab_release(&slabs[kind], index);
+  if (next != 0)
+    weft__slab_release(&slabs[kind], index);
 }
 
 void weft__handle_unpin(weft_handle h) {

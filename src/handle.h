@@ -52,9 +52,17 @@ static inline int weft__handle_split(weft_handle h, uint32_t *gen, int *kind,
   return *gen != 0;
 }
 
+/* The generation after gen, or 0 when gen was the last one (2^23 - 1).
+ * A slot whose generations are used up retires: it is left not live and
+ * is never given back to its slab, so no handle value is ever issued
+ * twice and a stale handle can never reach a later object, however long
+ * it was kept.  (Wrapping to 1 instead would make a handle held across
+ * 2^23 - 1 reuses of its slot valid again: with the LIFO free list that
+ * is one new/close loop of a few seconds.)  Retiring costs one slot per
+ * 2^23 - 1 reuses, so a kind runs out (WEFT_ERANGE from its _new) only
+ * after some 2^47 creations. */
 static inline uint32_t weft__gen_next(uint32_t gen) {
-  gen = (gen + 1) & WEFT__GEN_MASK;
-  return gen ? gen : 1;
+  return (gen + 1) & WEFT__GEN_MASK;
 }
 
 /* ---- slab: chunked, type-stable arrays of fixed-size elements ---- */
@@ -88,7 +96,8 @@ static inline void *weft__slab_at(weft__slab *s, uint32_t index) {
   return weft__slab_at_sized(s, index, s->elem_size);
 }
 
-/* Take a free index (-ENOMEM, or WEFT_ERANGE when all 2^24 are in use). */
+/* Take a free index (-ENOMEM, or -EMFILE when all 2^24 are live or
+ * retired). */
 weft_status weft__slab_alloc(weft__slab *s, uint32_t *index);
 /* Give an index back; its element must already be marked free. */
 void weft__slab_release(weft__slab *s, uint32_t index);

@@ -14,8 +14,12 @@
 #endif
 
 /* While the process has a single thread, no other thread can see the lock
- * word, so plain loads and stores do (glibc's own mutexes do the same).
- * The flag only ever goes from 1 to 0, when a second thread starts. */
+ * word, so plain loads and stores do (glibc's own locks do the same).
+ * Sound because only that thread can end the single-threaded state:
+ * pthread_create clears the flag before the new thread exists, and the
+ * creation happens-before everything the new thread does, so a word
+ * written on this path is seen by it.  The flag is only ever read here,
+ * never cached across calls. */
 static inline int single_threaded(void) {
 #ifdef WEFT__HAVE_SINGLE_THREADED
   return __libc_single_threaded;
@@ -24,8 +28,11 @@ static inline int single_threaded(void) {
 #endif
 }
 
+/* The word: gen << GEN_SHIFT | LIVE | state.  Open means LIVE with the
+ * handle's generation; close moves the word to the next generation
+ * without LIVE in one CAS, so every later CAS through the old handle
+ * fails. */
 #define STATE_MASK 3u /* 0 free, 1 locked, 2 locked with waiters */
-#define CLOSED (1u << 2)
 #define LIVE (1u << 3)
 #define GEN_SHIFT 4
 
@@ -39,14 +46,14 @@ static void lock_init_elem(void *elem) {
 
 static weft__slab locks = WEFT__SLAB_INIT(lockobj, lock_init_elem);
 
-/* The lock h names and the word it has while open and free ("base"), or
- * NULL after recording a bad-handle error. */
 static __attribute__((noinline, cold)) void lock_bad(weft_handle h,
                                                      const char *what) {
   weft__error(WEFT_EBADHANDLE, 0, "%s: bad handle %lld (not a lock)", what,
               (long long)h);
 }
 
+/* The lock h names and the word it has while open and free ("base"), or
+ * NULL after recording a bad-handle error. */
 static inline lockobj *lock_find(weft_handle h, uint32_t *base,
                                  const char *what) {
   uint32_t gen, index;
@@ -64,10 +71,11 @@ static inline lockobj *lock_find(weft_handle h, uint32_t *base,
   return NULL;
 }
 
-/* Why a word that is not ours fails: closed under us, or a bad handle. */
-static weft_status lock_gone(weft_handle h, uint32_t w, uint32_t base,
-                             int waited, const char *what) {
-  if (waited || (w & ~(STATE_MASK | CLOSED)) == base)
+/* Why a word that is not ours fails: closed while this call waited on
+ * the lock (it saw it open), or a closed handle. */
+static __attribute__((noinline, cold)) weft_status
+lock_gone(weft_handle h, int saw_open, const char *what) {
+  if (saw_open)
     return weft__error(WEFT_ECLOSED, 0, "%s: lock %lld was closed", what,
                        (long long)h);
   return weft__error(WEFT_EBADHANDLE, 0, "%s: bad handle %lld (closed)",
@@ -79,7 +87,7 @@ WEFT_API weft_status weft_lock_new(weft_handle *out) {
   uint32_t index;
   weft_status st = weft__slab_alloc(&locks, &index);
   if (st < 0)
-    return weft__error(st, 0, "lock_new: %s",
+    return weft__error(st, -st, "lock_new: %s",
                        st == -ENOMEM ? "out of memory" : "too many locks");
   lockobj *lk = weft__slab_at(&locks, index);
   uint32_t w = atomic_load_explicit(&lk->word, memory_order_relaxed);
@@ -90,9 +98,9 @@ WEFT_API weft_status weft_lock_new(weft_handle *out) {
   return 0;
 }
 
-static __attribute__((noinline)) weft_status lock_acquire_slow(lockobj *lk, weft_handle h,
-                                     uint32_t base, uint32_t w,
-                                     double timeout) {
+static __attribute__((noinline)) weft_status
+lock_acquire_slow(lockobj *lk, weft_handle h, uint32_t base, uint32_t w,
+                  double timeout) {
   weft__deadline d;
   weft_status st = weft__deadline_init(&d, timeout, "lock_acquire");
   if (st < 0)
@@ -100,7 +108,7 @@ static __attribute__((noinline)) weft_status lock_acquire_slow(lockobj *lk, weft
   int waited = 0, seen_open = 0;
   for (;;) {
     if ((w & ~STATE_MASK) != base)
-      return lock_gone(h, w, base, seen_open, "lock_acquire");
+      return lock_gone(h, seen_open, "lock_acquire");
     seen_open = 1; /* from here on, a close wakes us with WEFT_ECLOSED */
     if ((w & STATE_MASK) == 0) {
       /* Once we have slept, others may sleep too: keep the waiter mark. */
@@ -154,7 +162,7 @@ static __attribute__((noinline)) weft_status
 lock_release_slow(lockobj *lk, weft_handle h, uint32_t base, uint32_t w) {
   for (;;) {
     if ((w & ~STATE_MASK) != base)
-      return lock_gone(h, w, base, 0, "lock_release");
+      return lock_gone(h, 0, "lock_release");
     if ((w & STATE_MASK) == 0)
       return weft__error(WEFT_ESTATE, 0,
                          "lock_release: release of an unlocked lock");
@@ -197,18 +205,18 @@ WEFT_API weft_status weft_lock_locked(weft_handle h, int *locked) {
     return WEFT_EBADHANDLE;
   uint32_t w = atomic_load_explicit(&lk->word, memory_order_relaxed);
   if ((w & ~STATE_MASK) != base)
-    return lock_gone(h, w, base, 0, "lock_locked");
+    return lock_gone(h, 0, "lock_locked");
   *locked = (w & STATE_MASK) != 0;
   return 0;
 }
 
+/* Python tries acquire(False) and releases again; "that would fail" is
+ * just "locked", read without taking the lock (so no other thread's poll
+ * fails meanwhile, and a success records no error). */
 weft_status weft__lock_held(weft_handle h) {
-  weft_status st = weft_lock_acquire(h, 0);
-  if (st == 0) {
-    weft_lock_release(h);
-    return 0;
-  }
-  return st == -ETIMEDOUT ? 1 : st;
+  int locked;
+  weft_status st = weft_lock_locked(h, &locked);
+  return st < 0 ? st : locked;
 }
 
 static weft_status lock_close(weft_handle h) {
@@ -216,20 +224,21 @@ static weft_status lock_close(weft_handle h) {
   lockobj *lk = lock_find(h, &base, "close");
   if (lk == NULL)
     return WEFT_EBADHANDLE;
+  /* Whatever the lock state, the word moves to the next generation, not
+   * live.  Waiters (they saw it open) wake and leave with WEFT_ECLOSED.
+   * The word is the slot and its memory never goes away; the index is
+   * reused unless the slot retired. */
+  uint32_t next = weft__gen_next(base >> GEN_SHIFT);
   uint32_t w = atomic_load_explicit(&lk->word, memory_order_relaxed);
   do {
     if ((w & ~STATE_MASK) != base)
-      return lock_gone(h, w, base, 0, "close");
+      return lock_gone(h, 0, "close");
   } while (!atomic_compare_exchange_weak_explicit(
-      &lk->word, &w, w | CLOSED, memory_order_acq_rel, memory_order_relaxed));
-  /* Waiters see CLOSED (or, later, another generation) and leave with
-   * WEFT_ECLOSED.  The word is the slot: once it holds the next
-   * generation the index can be reused; the memory never goes away. */
-  uint32_t gen = base >> GEN_SHIFT;
-  atomic_store_explicit(&lk->word, weft__gen_next(gen) << GEN_SHIFT,
-                        memory_order_release);
+      &lk->word, &w, next << GEN_SHIFT, memory_order_acq_rel,
+      memory_order_relaxed));
   weft__futex_wake(&lk->word, INT32_MAX);
-  weft__slab_release(&locks, (uint32_t)(h & ((1 << WEFT__INDEX_BITS) - 1)));
+  if (next != 0)
+    weft__slab_release(&locks, (uint32_t)(h & ((1 << WEFT__INDEX_BITS) - 1)));
   return 0;
 }
 

@@ -481,7 +481,7 @@ static void test_timeout_during_action(void) {
   double arrived = weft_monotonic() - g.a[0].started;
   weft_status st = weft_barrier_wait(b, 30, &idx);
   join_waiters(&g);
-  if (arrived >= 0.9) {
+  if (arrived >= 0.5) { /* keep 0.5 s for reaching the wait below */
     diag("the last party came %.3f s after the waiter: too late to test",
          arrived);
     ok(1, "# SKIP the machine is too slow");

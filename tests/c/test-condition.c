@@ -114,6 +114,27 @@ static void test_with(weft_handle lock, int lock_kind, const char *what) {
   weft_close(c);
 }
 
+/* A call that succeeds leaves the last error as it was, also when it had
+ * to find out whether the calling thread holds a Lock. */
+static void test_success_keeps_last_error(void) {
+  weft_handle lock, c, none;
+  weft_lock_new(&lock);
+  weft_condition_new(lock, &c);
+  weft_condition_acquire(c, -1);
+  is(weft_condition_new(-1, &none), WEFT_EBADHANDLE, "a failing call");
+  char before[512];
+  snprintf(before, sizeof before, "%s", weft_last_error_message());
+  is(weft_condition_notify(c, 1), 0, "then notify over a held Lock");
+  is(weft_condition_notify_all(c), 0, "and notify_all");
+  is(weft_last_error_code(), WEFT_EBADHANDLE,
+     "succeed and leave the last error code alone");
+  ok(strcmp(weft_last_error_message(), before) == 0,
+     "and its message (%s)", weft_last_error_message());
+  weft_condition_release(c);
+  weft_close(c);
+  weft_close(lock);
+}
+
 /* ---- waiting, notifying ---- */
 
 typedef struct waiter_arg {
@@ -176,7 +197,8 @@ static void test_notify_n(void) {
   pthread_t t[5];
   nwoken = 0;
   for (int i = 0; i < 5; i++) {
-    a[i] = (waiter_arg){.c = c, .id = i, .timeout = -1};
+    /* Bounded, so that a lost notify fails instead of hanging. */
+    a[i] = (waiter_arg){.c = c, .id = i, .timeout = 30};
     t[i] = start_waiter(&a[i]);
   }
   weft_condition_acquire(c, -1);
@@ -212,7 +234,7 @@ static void test_timeout_unlists(void) {
   waiter_arg a = {.c = c, .id = 0, .timeout = 0.05};
   pthread_join(start_waiter(&a), NULL);
   is(a.st, -ETIMEDOUT, "a waiter that nobody notifies times out");
-  waiter_arg b = {.c = c, .id = 1, .timeout = -1};
+  waiter_arg b = {.c = c, .id = 1, .timeout = 30};
   pthread_t t = start_waiter(&b);
   weft_condition_acquire(c, -1);
   weft_condition_notify(c, 1);
@@ -353,6 +375,7 @@ int main(void) {
   test_with(rlock, WEFT_KIND_RLOCK, "RLock");
   weft_close(lock);
   weft_close(rlock);
+  test_success_keeps_last_error();
   test_notify_n();
   test_timeout_unlists();
   test_rlock_depth();

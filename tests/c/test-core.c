@@ -1,6 +1,7 @@
 /* test-core.c - status codes, the last error, constants, version, time,
  * and the handle rules every kind shares. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -107,6 +108,71 @@ static void test_time(void) {
   weft_close(lock);
 }
 
+/* Timeouts at the extremes.  The tiniest positive one times out at once;
+ * huge ones (up to DBL_MAX, and inf) wait like forever, on a futex (Lock)
+ * and on a condition variable (Semaphore), instead of overflowing into a
+ * deadline in the past. */
+static weft_handle extreme_lock, extreme_sem;
+static double extreme_timeout;
+static _Atomic pid_t extreme_tid;
+
+static void *extreme_lock_waiter(void *arg) {
+  (void)arg;
+  atomic_store(&extreme_tid, gettid());
+  weft_status st = weft_lock_acquire(extreme_lock, extreme_timeout);
+  if (st == 0)
+    weft_lock_release(extreme_lock);
+  return (void *)(intptr_t)st;
+}
+
+static void *extreme_sem_waiter(void *arg) {
+  (void)arg;
+  atomic_store(&extreme_tid, gettid());
+  return (void *)(intptr_t)weft_semaphore_acquire(extreme_sem,
+                                                  extreme_timeout);
+}
+
+/* Start `waiter`, let it block, wake it with `wake` and return its
+ * status, or 1 if it never blocked. */
+static int wait_and_wake(void *(*waiter)(void *), void (*wake)(void)) {
+  atomic_store(&extreme_tid, 0);
+  pthread_t t;
+  pthread_create(&t, NULL, waiter, NULL);
+  while (atomic_load(&extreme_tid) == 0)
+    usleep(1000);
+  int blocked = wait_blocked(atomic_load(&extreme_tid));
+  wake();
+  void *ret;
+  pthread_join(t, &ret);
+  return blocked ? (int)(intptr_t)ret : 1;
+}
+
+static void release_extreme_lock(void) { weft_lock_release(extreme_lock); }
+static void release_extreme_sem(void) {
+  weft_semaphore_release(extreme_sem, 1);
+}
+
+static void test_extreme_timeouts(void) {
+  weft_lock_new(&extreme_lock);
+  weft_semaphore_new(0, &extreme_sem);
+  weft_lock_acquire(extreme_lock, -1);
+  is(weft_lock_acquire(extreme_lock, 5e-324), -ETIMEDOUT,
+     "the smallest positive timeout times out (Lock)");
+  is(weft_semaphore_acquire(extreme_sem, 5e-324), -ETIMEDOUT,
+     "the smallest positive timeout times out (Semaphore)");
+  const double huge[] = {9.1e9, 9.3e9, 1e300, DBL_MAX, INFINITY};
+  for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+    extreme_timeout = huge[i];
+    is(wait_and_wake(extreme_lock_waiter, release_extreme_lock), 0,
+       "a %g s timeout waits until woken (Lock)", huge[i]);
+    weft_lock_acquire(extreme_lock, -1);
+    is(wait_and_wake(extreme_sem_waiter, release_extreme_sem), 0,
+       "a %g s timeout waits until woken (Semaphore)", huge[i]);
+  }
+  weft_close(extreme_lock);
+  weft_close(extreme_sem);
+}
+
 static void test_handles(void) {
   weft_handle lock, lock2;
   int kind = 0;
@@ -179,7 +245,7 @@ static void test_fork_child_keeps_working(void) {
 
 /* Fork while other threads hold and wait on primitives' internal state:
  * the child must find every primitive usable. */
-static weft_handle busy_event, busy_sem;
+static weft_handle busy_event, busy_sem, block_sem;
 static _Atomic int busy_stop;
 
 static void *busy(void *arg) {
@@ -193,9 +259,11 @@ static void *busy(void *arg) {
   return NULL;
 }
 
+/* Blocked in the semaphore's condvar when the forks happen (only the
+ * end of the test releases block_sem). */
 static void *blocked_waiter(void *arg) {
   (void)arg;
-  weft_semaphore_acquire(busy_sem, 30); /* blocked when the forks happen */
+  weft_semaphore_acquire(block_sem, 60);
   return NULL;
 }
 
@@ -203,6 +271,7 @@ static void test_fork_resets_primitives(void) {
   weft_handle cond;
   weft_event_new(&busy_event);
   weft_semaphore_new(0, &busy_sem);
+  weft_semaphore_new(0, &block_sem);
   weft_condition_new(0, &cond);
   pthread_t b, w;
   pthread_create(&w, NULL, blocked_waiter, NULL);
@@ -217,6 +286,8 @@ static void test_fork_resets_primitives(void) {
       fails += weft_event_wait(busy_event, 0) != 0;
       fails += weft_semaphore_release(busy_sem, 2) != 0;
       fails += weft_semaphore_acquire(busy_sem, 0) != 0;
+      fails += weft_semaphore_release(block_sem, 1) != 0;
+      fails += weft_semaphore_acquire(block_sem, 0) != 0;
       fails += weft_condition_acquire(cond, -1) != 0;
       fails += weft_condition_notify_all(cond) != 0;
       fails += weft_condition_wait(cond, 0.001) != -ETIMEDOUT;
@@ -229,10 +300,11 @@ static void test_fork_resets_primitives(void) {
   is(good, forks, "fork children use primitives other threads were busy on");
   atomic_store(&busy_stop, 1);
   pthread_join(b, NULL);
-  weft_semaphore_release(busy_sem, 1);
+  weft_semaphore_release(block_sem, 1);
   pthread_join(w, NULL);
   weft_close(busy_event);
   weft_close(busy_sem);
+  weft_close(block_sem);
   weft_close(cond);
 }
 
@@ -242,6 +314,7 @@ int main(void) {
   test_constants();
   test_version();
   test_time();
+  test_extreme_timeouts();
   test_handles();
   test_fork_child_keeps_working();
   test_fork_resets_primitives();

@@ -85,12 +85,12 @@ static void test_waiters(void) {
   weft_handle e;
   int blocked;
   weft_event_new(&e);
-  is(with_waiters(e, 4, -1, act_set, &blocked), 4,
+  /* Bounded waits, so that a lost wakeup fails instead of hanging. */
+  is(with_waiters(e, 4, 30, act_set, &blocked), 4,
      "set wakes every waiter with 0");
   ok(blocked, "they were blocked before set");
   weft_event_clear(e);
-  /* A bounded wait, so that a lost wakeup fails instead of hanging. */
-  is(with_waiters(e, 4, 10, act_set_clear, &blocked), 4,
+  is(with_waiters(e, 4, 30, act_set_clear, &blocked), 4,
      "set then clear at once still wakes every waiter with 0");
   ok(blocked, "they were blocked before set");
   is(is_set(e), 0, "and the event is clear after");

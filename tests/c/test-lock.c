@@ -1,20 +1,15 @@
 /* test-lock.c - the primitive Lock. */
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "tap.h"
+#include "sync-util.h"
 
 static weft_handle shared;
-static _Atomic int stage;
 
-static _Atomic pid_t tids[8];
+static _Atomic int tids[8];
 
 static void *acquire_forever(void *arg) {
-  atomic_store(&tids[(intptr_t)arg], gettid());
-  atomic_fetch_add(&stage, 1);
+  atomic_store(&tids[(intptr_t)arg], self_tid());
   weft_status st = weft_lock_acquire(shared, -1);
   return (void *)(intptr_t)st;
 }
@@ -24,13 +19,14 @@ static void *release_it(void *arg) {
   return (void *)(intptr_t)weft_lock_release(shared);
 }
 
-/* Wait until n acquire_forever threads are asleep in their wait. */
-static void wait_stage(int n) {
-  while (atomic_load(&stage) < n)
-    usleep(1000);
+/* Start n acquire_forever threads and wait until they sleep in it. */
+static void start_waiters(pthread_t *t, int n) {
   for (int i = 0; i < n; i++)
-    if (!wait_blocked(atomic_load(&tids[i])))
-      BAIL("thread %d never blocked", i);
+    atomic_store(&tids[i], 0);
+  for (int i = 0; i < n; i++)
+    t[i] = spawn(acquire_forever, (void *)(intptr_t)i);
+  if (!wait_all_blocked(tids, n))
+    BAIL("%d waiters never blocked", n);
 }
 
 static void test_basics(void) {
@@ -49,6 +45,35 @@ static void test_basics(void) {
   is(weft_close(l), 0, "close");
   is(weft_lock_release(l), WEFT_EBADHANDLE, "release after close");
   is(weft_lock_locked(l, &locked), WEFT_EBADHANDLE, "locked after close");
+
+  weft_lock_new(&l);
+  weft_lock_acquire(l, -1);
+  is(weft_close(l), 0, "a held lock can be closed");
+  is(weft_lock_release(l), WEFT_EBADHANDLE,
+     "its holder's release is then EBADHANDLE");
+  is(weft_lock_acquire(l, 0), WEFT_EBADHANDLE, "and so is an acquire");
+}
+
+/* The first thread of the process starts while the lock is held: the
+ * single-threaded fast path must have left a word the new thread sees. */
+static weft_status poll_result;
+static int locked_seen;
+
+static void *poll_lock(void *arg) {
+  (void)arg;
+  poll_result = weft_lock_acquire(shared, 0);
+  weft_lock_locked(shared, &locked_seen);
+  return NULL;
+}
+
+static void test_first_thread_sees_held(void) {
+  weft_lock_new(&shared);
+  weft_lock_acquire(shared, -1); /* no other thread exists yet */
+  pthread_join(spawn(poll_lock, NULL), NULL);
+  is(poll_result, -ETIMEDOUT,
+     "a lock taken before the first thread started is held for it");
+  is(locked_seen, 1, "and it reads it as locked");
+  weft_close(shared);
 }
 
 static void test_any_thread_releases(void) {
@@ -68,11 +93,9 @@ static void test_any_thread_releases(void) {
 static void test_handoff(void) {
   weft_lock_new(&shared);
   weft_lock_acquire(shared, -1);
-  atomic_store(&stage, 0);
   pthread_t t;
   void *ret;
-  pthread_create(&t, NULL, acquire_forever, (void *)(intptr_t)0);
-  wait_stage(1);
+  start_waiters(&t, 1);
   is(weft_lock_release(shared), 0, "release with a waiter");
   pthread_join(t, &ret);
   is((intptr_t)ret, 0, "the waiter acquires it");
@@ -85,12 +108,9 @@ static void test_handoff(void) {
 static void test_close_wakes_waiter(void) {
   weft_lock_new(&shared);
   weft_lock_acquire(shared, -1);
-  atomic_store(&stage, 0);
   pthread_t t[3];
   void *ret;
-  for (int i = 0; i < 3; i++)
-    pthread_create(&t[i], NULL, acquire_forever, (void *)(intptr_t)i);
-  wait_stage(3);
+  start_waiters(t, 3);
   is(weft_close(shared), 0, "close a lock with waiters");
   for (int i = 0; i < 3; i++) {
     pthread_join(t[i], &ret);
@@ -109,6 +129,7 @@ static void test_wrong_kind(void) {
 
 int main(void) {
   test_basics();
+  test_first_thread_sees_held(); /* must start the process's first thread */
   test_any_thread_releases();
   test_handoff();
   test_close_wakes_waiter();
