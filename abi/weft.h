@@ -201,8 +201,10 @@ WEFT_API weft_status weft_thread_is_alive(weft_handle thread, int *alive);
 WEFT_API weft_status weft_thread_get_name(weft_handle thread, char *buf,
                                           size_t cap, size_t *len);
 
-/* Rename the thread.  The OS name (pthread_setname_np; what top -H and gdb
- * show) is set too, truncated to 15 bytes on a UTF-8 boundary. */
+/* Rename the thread.  For threads and timers weft runs, the OS name
+ * (pthread_setname_np; what top -H and gdb show) is set too, truncated to
+ * 15 bytes on a UTF-8 boundary; the main and dummy threads keep theirs
+ * (renaming the main thread would rename the process). */
 WEFT_API weft_status weft_thread_set_name(weft_handle thread,
                                           const char *name);
 
