@@ -511,12 +511,15 @@ WEFT_API weft_status weft_thread_hook_new(weft_thread_hook_fn hook, void *arg,
   p->fn = hook;
   p->arg = arg;
   p->refs = 1;
+  /* Issue the handle under hook_mu, so a close of it (which takes hook_mu)
+   * always finds the hook linked.  Order: hook_mu, then the slab's mutex. */
+  pthread_mutex_lock(&hook_mu);
   weft_status st = weft__handle_new(WEFT_KIND_HOOK, p, out);
   if (st < 0) {
+    pthread_mutex_unlock(&hook_mu);
     free(p);
     return st;
   }
-  pthread_mutex_lock(&hook_mu);
   p->prev = hook_tail;
   if (hook_tail)
     hook_tail->next = p;

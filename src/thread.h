@@ -19,8 +19,11 @@
  * (alien threads, and weft threads leaving through pthread_exit).
  *
  * Lock order: hook_mu, locals L, timer service S, registry R are never
- * nested in one another, nor around a handle-table mutex; rec->mu (inside
- * R when a record finishes) and a tstate's lmu (inside L) are innermost.
+ * nested in one another (fork's prepare takes them in that order), nor
+ * around a handle-table mutex, except hook_mu around the hook kind's slab
+ * mutex in hook_new (fork takes slab mutexes after all of these); rec->mu
+ * (inside R when a record finishes) and a tstate's lmu (inside L) are
+ * innermost.
  * No user callback runs while weft holds any of them.
  */
 #ifndef WEFT_THREAD_H
