@@ -118,6 +118,7 @@ WEFT_API int weft_version_number(void);
 #define WEFT_KIND_LOCAL      8
 #define WEFT_KIND_HOOK       9
 #define WEFT_KIND_BARRIER   10
+#define WEFT_KIND_DISPATCHER 11
 
 /* Close a handle of any kind.  Threads blocked on it wake with
  * WEFT_ECLOSED; memory is released when the last of them is done.
@@ -295,6 +296,39 @@ WEFT_API weft_status weft_thread_exit(int result);
  * thread.  Pending: delivery arrives with the signal module; until then
  * this validates signum and returns WEFT_ENOTSUP. */
 WEFT_API weft_status weft_thread_interrupt_main(int signum);
+
+/* ----------------------------------------------------------------------
+ * For bindings: adoption and interruption
+ * ---------------------------------------------------------------------- */
+
+/* Start an unstarted thread on the calling thread instead of a new OS
+ * thread: the thread becomes alive, the start hooks run, then its target,
+ * and when the target returns the thread finishes (joins return, the
+ * result is readable) and this call returns 0.  While it runs,
+ * weft_thread_current on this OS thread gives `thread`, whose ident and
+ * native id are this thread's.  For runtimes whose code may run only on
+ * threads of their own (a Ruby Thread adopted as a weft thread).
+ *
+ * Only a thread weft did not start may adopt (WEFT_ESTATE otherwise, and
+ * for a thread that was started before, or for a timer).  The OS name is
+ * left alone; weft_thread_exit is refused (WEFT_ESTATE) in an adopted
+ * thread: return from the target instead. */
+WEFT_API weft_status weft_thread_adopt(weft_handle thread);
+
+/* Interrupt `thread`'s blocking weft call: the one it is blocked in now
+ * or, if it is in none, its next one returns -EINTR.  The blocking calls
+ * are the waits of thread_join, thread_shutdown, sleep, the acquires of
+ * Lock, RLock, Condition and Semaphore, condition_wait, event_wait,
+ * barrier_wait and dispatcher_run; a call that can finish without
+ * blocking does so and leaves the interrupt pending.  A call that returns
+ * -EINTR has had no effect: nothing is acquired, condition_wait has
+ * re-acquired the lock, barrier_wait has left its cycle without breaking
+ * it.  The caller runs its own pending work and calls again with the time
+ * that is left (PEP 475).  For a binding's unblocking function (Ruby's
+ * Thread#kill and Ctrl-C).  `thread` is any thread handle: a started
+ * thread, a running timer, a dummy or the main thread.  Interrupting a
+ * thread that is not alive does nothing. */
+WEFT_API weft_status weft_thread_interrupt(weft_handle thread);
 
 /* ======================================================================
  * threading: Timer
@@ -512,6 +546,45 @@ WEFT_API weft_status weft_local_new(weft_local_dtor_fn dtor, void *dtor_arg,
 /* Replace the calling thread's value (the old one is not destroyed). */
 WEFT_API weft_status weft_local_set(weft_handle local, void *value);
 WEFT_API weft_status weft_local_get(weft_handle local, void **value);
+
+/* ======================================================================
+ * Dispatcher
+ *
+ * A queue of calls that a thread of the host's choosing runs: for
+ * runtimes that cannot be entered from a thread weft started (Ruby, a Lua
+ * state).  A binding's callback that finds itself on a foreign thread
+ * queues its work here and (usually) waits; the host drains the queue
+ * from its own thread, from a loop of its own (weft_dispatcher_run) or
+ * when the wakeup descriptor polls readable.
+ * ====================================================================== */
+
+typedef void (*weft_dispatch_fn)(void *arg);
+
+WEFT_API weft_status weft_dispatcher_new(weft_handle *out);
+
+/* Queue fn(arg).  wait = 0: return at once; fn runs later, or never if
+ * the dispatcher is closed first (drain with weft_dispatcher_run before
+ * closing when fn owns arg).  wait = 1: return 0 once fn has run (on the
+ * draining thread), or WEFT_ECLOSED if the dispatcher was closed before
+ * it ran (then it never runs).  A call made with wait = 1 from a thread
+ * that is running this dispatcher's queue runs fn at once, inline. */
+WEFT_API weft_status weft_dispatcher_call(weft_handle dispatcher,
+                                          weft_dispatch_fn fn, void *arg,
+                                          int wait);
+
+/* Run queued calls on the calling thread: wait up to `timeout` for the
+ * queue to be non-empty, then run calls until it is empty (calls queued
+ * meanwhile included).  *ran receives the number run.  -ETIMEDOUT if none
+ * came; WEFT_ECLOSED if the dispatcher was closed while waiting.  Several
+ * threads may run one dispatcher; each call runs once. */
+WEFT_API weft_status weft_dispatcher_run(weft_handle dispatcher,
+                                         double timeout, size_t *ran);
+
+/* A descriptor that polls readable while calls are queued, for hosts
+ * that drain from an event loop: when it is readable, call
+ * weft_dispatcher_run(d, 0, &n).  Owned by the dispatcher (do not read
+ * or close it); close-on-exec. */
+WEFT_API weft_status weft_dispatcher_fd(weft_handle dispatcher, int *fd);
 
 #ifdef __cplusplus
 }

@@ -117,7 +117,9 @@ static weft_status enter(barrierobj *b, weft_handle h, const char *what) {
       return broken_error(what, "the barrier is broken");
     if (b->state == FILLING && !b->acting)
       return 0;
-    pthread_cond_wait(&b->cv, &b->mu);
+    weft__deadline forever = {.forever = 1};
+    if (weft__wait_cond(&b->cv, &b->mu, &forever) == -EINTR)
+      return weft__interrupted(what);
   }
 }
 
@@ -171,10 +173,16 @@ static weft_status wait_released(barrierobj *b, weft_handle h, double timeout,
                          "%s: timed out after %gs; the barrier is broken", what,
                          timeout);
     }
-    if (timed_out)
+    if (timed_out) {
       pthread_cond_wait(&b->cv, &b->mu); /* for the action's outcome */
-    else
-      timed_out = weft__cond_wait(&b->cv, &b->mu, &d) == -ETIMEDOUT;
+    } else {
+      /* Interrupted: leave the cycle without breaking it, as a Python
+       * thread that a KeyboardInterrupt takes out of wait() does. */
+      int r = weft__wait_cond(&b->cv, &b->mu, &d);
+      if (r == -EINTR)
+        return weft__interrupted(what);
+      timed_out = r == -ETIMEDOUT;
+    }
   }
   if (b->state != DRAINING)
     return broken_error(what, b->state == BROKEN

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <math.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,25 +95,104 @@ int weft__cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
   return r == ETIMEDOUT ? -ETIMEDOUT : 0;
 }
 
+/* ---- interruptible waits ---- */
+
+void weft__intr_init(weft__intr *in) {
+  pthread_mutex_init(&in->mu, NULL);
+  atomic_init(&in->pending, 0);
+  in->word = NULL;
+  in->cv = NULL;
+}
+
+void weft__intr_raise(weft__intr *in) {
+  pthread_mutex_lock(&in->mu);
+  atomic_store(&in->pending, 1);
+  pthread_mutex_unlock(&in->mu);
+  /* Wake until the sleeper took the flag or is not sleeping.  The first
+   * wake nearly always lands; the back-off covers a sleeper caught
+   * between its check and its sleep, which takes a few instructions. */
+  for (unsigned round = 0;; round++) {
+    pthread_mutex_lock(&in->mu);
+    int again = atomic_load(&in->pending) &&
+                (in->word != NULL || in->cv != NULL);
+    if (again) {
+      if (in->word != NULL)
+        weft__futex_wake(in->word, INT32_MAX);
+      if (in->cv != NULL)
+        pthread_cond_broadcast(in->cv);
+    }
+    pthread_mutex_unlock(&in->mu);
+    if (!again)
+      return;
+    if (round < 4) {
+      sched_yield();
+    } else {
+      struct timespec ts = {0, round < 20 ? 50000L : 1000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+}
+
+/* Start a sleep: -EINTR if an interrupt is pending (consumed), else 0
+ * with the sleep registered in `in`. */
+static int intr_enter(weft__intr *in, _Atomic uint32_t *word,
+                      pthread_cond_t *cv) {
+  pthread_mutex_lock(&in->mu);
+  if (atomic_exchange(&in->pending, 0)) {
+    pthread_mutex_unlock(&in->mu);
+    return -EINTR;
+  }
+  in->word = word;
+  in->cv = cv;
+  pthread_mutex_unlock(&in->mu);
+  return 0;
+}
+
+static void intr_leave(weft__intr *in) {
+  pthread_mutex_lock(&in->mu);
+  in->word = NULL;
+  in->cv = NULL;
+  pthread_mutex_unlock(&in->mu);
+}
+
+int weft__wait_futex(_Atomic uint32_t *word, uint32_t expected,
+                     const weft__deadline *d) {
+  weft__intr *in = weft__intr_self();
+  if (in != NULL && intr_enter(in, word, NULL) < 0)
+    return -EINTR;
+  int r = weft__futex_wait(word, expected, d);
+  if (in != NULL)
+    intr_leave(in);
+  return r == -EINTR ? 0 : r; /* a signal: re-check, sleep again */
+}
+
+int weft__wait_cond(pthread_cond_t *cv, pthread_mutex_t *mu,
+                    const weft__deadline *d) {
+  weft__intr *in = weft__intr_self();
+  if (in != NULL && intr_enter(in, NULL, cv) < 0)
+    return -EINTR;
+  int r = weft__cond_wait(cv, mu, d);
+  if (in != NULL)
+    intr_leave(in);
+  return r;
+}
+
+weft_status weft__interrupted(const char *what) {
+  return weft__error(-EINTR, EINTR, "%s: interrupted", what);
+}
+
 WEFT_API weft_status weft_sleep(double seconds) {
   if (isnan(seconds) || seconds < 0)
     return weft__error(WEFT_EVALUE, 0, "sleep: seconds must be >= 0, not %g",
                        seconds);
   weft__deadline d;
   weft__deadline_init(&d, seconds, "sleep");
-  /* A forever deadline never expires: sleep(inf) sleeps an hour at a
-   * time, for good. */
-  while (!weft__deadline_expired(&d)) {
-    struct timespec at = d.at;
-    if (d.forever) {
-      weft__now(&at);
-      at.tv_sec += 3600;
-    }
-    int r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
-    if (r != 0 && r != EINTR)
-      return weft__errno(r, "sleep");
-    /* EINTR, PEP 475: resume with the remaining time.  Signal handlers run
-     * here once the signal module exists. */
-  }
+  /* A futex nobody wakes: the sleep ends at the deadline or on
+   * weft_thread_interrupt.  Signals resume it with the remaining time
+   * (PEP 475). */
+  _Atomic uint32_t word = 0;
+  while (seconds > 0 && !weft__deadline_expired(&d))
+    if (weft__wait_futex(&word, 0, &d) == -EINTR)
+      return weft__interrupted("sleep");
   return 0;
 }

@@ -43,4 +43,55 @@ int weft__cond_init(pthread_cond_t *cv);
 int weft__cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
                     const weft__deadline *d);
 
+/* ---- interruptible waits (weft_thread_interrupt) ----
+ *
+ * Every blocking call of the API sleeps through weft__wait_futex or
+ * weft__wait_cond, which a weft_thread_interrupt of the sleeping thread
+ * ends.  Each thread record carries a weft__intr: a pending flag and what
+ * its thread sleeps on now, under `mu`.
+ *
+ * The sleeper takes the interrupt only when it is about to sleep: if one
+ * is pending it consumes it and returns -EINTR without sleeping.  After a
+ * wake-up it returns 0 and its caller re-checks; a caller that can make
+ * progress does (an interrupt never costs a notify, a release or a
+ * set()), one that cannot sleeps again and gets the -EINTR then.
+ *
+ * The interrupter sets the flag and wakes what the sleeper registered,
+ * again and again until the sleeper has consumed the flag or left: a wake
+ * sent between the sleeper's check and its sleep is lost (the futex word
+ * did not change; a condvar broadcast without the mutex), the next one
+ * lands.  It holds `mu` while waking, and the sleeper unregisters under
+ * `mu`, so the futex word or condvar it wakes is still alive. */
+typedef struct weft__intr {
+  pthread_mutex_t mu;
+  _Atomic int pending;
+  _Atomic uint32_t *word; /* the futex the thread sleeps on, or NULL */
+  pthread_cond_t *cv;     /* the condvar it sleeps on, or NULL */
+} weft__intr;
+
+void weft__intr_init(weft__intr *in);
+
+/* The calling thread's weft__intr (NULL: not interruptible: it has no
+ * record, or weft__intr_mask is in force).  Defined in thread.c. */
+weft__intr *weft__intr_self(void);
+
+/* Mask interrupts on the calling thread (nested), for waits that must
+ * finish (Condition's re-acquire of its lock). */
+void weft__intr_mask(int delta);
+
+/* Set in's flag and wake its sleeper (see above). */
+void weft__intr_raise(weft__intr *in);
+
+/* Interruptible weft__futex_wait: 0 (re-check), -ETIMEDOUT or -EINTR
+ * (interrupted; the caller returns it).  A signal is a plain wake-up. */
+int weft__wait_futex(_Atomic uint32_t *word, uint32_t expected,
+                     const weft__deadline *d);
+
+/* Interruptible weft__cond_wait: 0 (re-check), -ETIMEDOUT or -EINTR. */
+int weft__wait_cond(pthread_cond_t *cv, pthread_mutex_t *mu,
+                    const weft__deadline *d);
+
+/* Record the -EINTR of an interrupted call: "<what>: interrupted". */
+weft_status weft__interrupted(const char *what);
+
 #endif

@@ -187,18 +187,21 @@ static weft_status lock_acquire_restore(condobj *c, uint64_t saved) {
 }
 
 /* Sleep until the record leaves WAITING or the deadline passes; on a
- * timeout, unlist it.  Returns the status wait() reports. */
+ * timeout or an interrupt, unlist it (a record already notified takes the
+ * notification instead).  Returns the status wait() reports. */
 static weft_status sleep_listed(condobj *c, waiter *w,
                                 const weft__deadline *d, double timeout) {
   pthread_mutex_lock(&c->mu);
   while (atomic_load_explicit(&w->state, memory_order_relaxed) == WAITING) {
     pthread_mutex_unlock(&c->mu);
-    int r = weft__futex_wait(&w->state, WAITING, d);
+    int r = weft__wait_futex(&w->state, WAITING, d);
     pthread_mutex_lock(&c->mu);
-    if (r == -ETIMEDOUT &&
+    if (r < 0 &&
         atomic_load_explicit(&w->state, memory_order_relaxed) == WAITING) {
       list_remove(c, w);
       pthread_mutex_unlock(&c->mu);
+      if (r == -EINTR)
+        return weft__interrupted("condition_wait");
       return weft__error(-ETIMEDOUT, ETIMEDOUT,
                          "condition_wait: timed out after %gs", timeout);
     }
@@ -243,9 +246,12 @@ WEFT_API weft_status weft_condition_wait(weft_handle cond, double timeout) {
     goto out;
   }
   st = sleep_listed(c, &w, &d, timeout);
-  /* Re-acquire whatever happened, as Python does; a caller's lock that is
-   * gone reports its own error. */
+  /* Re-acquire whatever happened, as Python does, and without giving in
+   * to weft_thread_interrupt: the caller must get its lock back.  A
+   * caller's lock that is gone reports its own error. */
+  weft__intr_mask(1);
   weft_status lst = lock_acquire_restore(c, saved);
+  weft__intr_mask(-1);
   if (lst < 0)
     st = lock_error(c, lst, "condition_wait");
 out:

@@ -92,7 +92,10 @@ static weft_status wait_set(eventobj *e, weft_handle h,
     if (timeout == 0 || timed_out)
       return weft__error(-ETIMEDOUT, ETIMEDOUT,
                          "event_wait: timed out after %gs", timeout);
-    timed_out = weft__cond_wait(&e->cv, &e->mu, d) == -ETIMEDOUT;
+    int r = weft__wait_cond(&e->cv, &e->mu, d);
+    if (r == -EINTR)
+      return weft__interrupted("event_wait");
+    timed_out = r == -ETIMEDOUT;
   }
 }
 

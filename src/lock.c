@@ -126,7 +126,9 @@ lock_acquire_slow(lockobj *lk, weft_handle h, uint32_t base, uint32_t w,
                                                memory_order_relaxed,
                                                memory_order_relaxed))
       continue;
-    int r = weft__futex_wait(&lk->word, base | 2, &d);
+    int r = weft__wait_futex(&lk->word, base | 2, &d);
+    if (r == -EINTR)
+      return weft__interrupted("lock_acquire");
     if (r == -ETIMEDOUT)
       return weft__error(-ETIMEDOUT, ETIMEDOUT,
                          "lock_acquire: timed out after %gs", timeout);

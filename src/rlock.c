@@ -65,7 +65,9 @@ static weft_status word_lock(rlockobj *rl, weft_handle h, double timeout,
                       &rl->word, &w, 2, memory_order_relaxed,
                       memory_order_relaxed))
       continue;
-    int r = weft__futex_wait(&rl->word, 2, &d);
+    int r = weft__wait_futex(&rl->word, 2, &d);
+    if (r == -EINTR)
+      return weft__interrupted(what);
     if (r == -ETIMEDOUT)
       return weft__error(-ETIMEDOUT, ETIMEDOUT, "%s: timed out after %gs",
                          what, timeout);

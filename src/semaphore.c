@@ -73,8 +73,11 @@ static weft_status take(semobj *s, weft_handle h, const weft__deadline *d,
       return weft__error(-ETIMEDOUT, ETIMEDOUT,
                          "semaphore_acquire: timed out after %gs", timeout);
     s->waiters++;
-    timed_out = weft__cond_wait(&s->cv, &s->mu, d) == -ETIMEDOUT;
+    int r = weft__wait_cond(&s->cv, &s->mu, d);
     s->waiters--;
+    if (r == -EINTR)
+      return weft__interrupted("semaphore_acquire");
+    timed_out = r == -ETIMEDOUT;
   }
 }
 

@@ -24,6 +24,7 @@
 /* ---- per-thread state ---- */
 
 static _Thread_local weft__tstate *tls;
+static _Thread_local int intr_masked; /* weft__intr_mask depth */
 static pthread_key_t tkey; /* value: the thread's tstate, for its exit */
 
 /* ---- registry of alive records (under reg_mu) ---- */
@@ -95,6 +96,7 @@ weft_status weft__thread_init(weft__thread *rec, int kind,
     return weft__error(-ENOMEM, ENOMEM, "%s: out of memory", what);
   pthread_mutex_init(&rec->mu, NULL);
   weft__cond_init(&rec->cv);
+  weft__intr_init(&rec->intr);
   rec->state = WEFT__ST_NEW;
   rec->daemon = weft__thread_current_daemon();
   return 0;
@@ -102,6 +104,7 @@ weft_status weft__thread_init(weft__thread *rec, int kind,
 
 static void record_free(weft__thread *rec) {
   free(rec->name);
+  pthread_mutex_destroy(&rec->intr.mu);
   pthread_mutex_destroy(&rec->mu);
   pthread_cond_destroy(&rec->cv);
   free(rec);
@@ -134,6 +137,7 @@ static weft__thread *record_running(char *name, int dummy, int daemon,
   rec->name = name;
   pthread_mutex_init(&rec->mu, NULL);
   weft__cond_init(&rec->cv);
+  weft__intr_init(&rec->intr);
   rec->state = WEFT__ST_STARTED;
   rec->dummy = dummy;
   rec->daemon = daemon;
@@ -273,6 +277,7 @@ void weft__thread_atfork_child(void *obj) {
   weft__thread *rec = obj;
   pthread_mutex_init(&rec->mu, NULL);
   weft__cond_init(&rec->cv);
+  weft__intr_init(&rec->intr); /* what it slept on was the parent's */
 }
 
 /* ---- the main thread ---- */
@@ -658,7 +663,12 @@ WEFT_API weft_status weft_thread_join(weft_handle thread, double timeout) {
     st = weft__error(WEFT_ESTATE, 0, "thread_join: cannot join the current "
                                      "thread");
   while (st == 0 && rec->state == WEFT__ST_STARTED) {
-    if (timeout == 0 || weft__cond_wait(&rec->cv, &rec->mu, &d) < 0) {
+    int r = timeout == 0 ? -ETIMEDOUT : weft__wait_cond(&rec->cv, &rec->mu, &d);
+    if (r == -EINTR) {
+      st = weft__interrupted("thread_join");
+      break;
+    }
+    if (r < 0) {
       if (rec->state == WEFT__ST_STARTED)
         st = weft__error(-ETIMEDOUT, ETIMEDOUT,
                          "thread_join: timed out after %gs", timeout);
@@ -889,7 +899,12 @@ WEFT_API weft_status weft_thread_shutdown(double timeout) {
   pthread_mutex_lock(&reg_mu);
   size_t left;
   while ((left = non_daemon_left(self)) > 0) {
-    if (timeout == 0 || weft__cond_wait(&reg_cv, &reg_mu, &d) < 0) {
+    int r = timeout == 0 ? -ETIMEDOUT : weft__wait_cond(&reg_cv, &reg_mu, &d);
+    if (r == -EINTR) {
+      st = weft__interrupted("thread_shutdown");
+      break;
+    }
+    if (r < 0) {
       if ((left = non_daemon_left(self)) > 0)
         st = weft__error(-ETIMEDOUT, ETIMEDOUT,
                          "thread_shutdown: %zu non-daemon threads still "
@@ -998,6 +1013,77 @@ WEFT_API weft_status weft_thread_interrupt_main(int signum) {
   return weft__error(WEFT_ENOTSUP, 0,
                      "thread_interrupt_main: delivery to the main thread "
                      "arrives with the signal module");
+}
+
+/* ---- adoption and interruption ---- */
+
+weft__intr *weft__intr_self(void) {
+  weft__tstate *T = tls;
+  if (T == NULL || T->rec == NULL || intr_masked > 0)
+    return NULL;
+  return &T->rec->intr;
+}
+
+void weft__intr_mask(int delta) { intr_masked += delta; }
+
+WEFT_API weft_status weft_thread_interrupt(weft_handle thread) {
+  weft__thread *rec = pin_thread(thread, "thread_interrupt");
+  if (rec == NULL)
+    return WEFT__PIN_FAILED;
+  pthread_mutex_lock(&rec->mu);
+  int alive = rec->state == WEFT__ST_STARTED;
+  pthread_mutex_unlock(&rec->mu);
+  if (alive)
+    weft__intr_raise(&rec->intr);
+  weft__handle_unpin(thread);
+  return 0;
+}
+
+WEFT_API weft_status weft_thread_adopt(weft_handle thread) {
+  int kind;
+  weft__thread *rec = weft__handle_pin_any(thread, WEFT__THREAD_KINDS, &kind,
+                                           "thread_adopt");
+  if (rec == NULL)
+    return WEFT__PIN_FAILED;
+  weft__tstate *T = weft__tstate_get("thread_adopt");
+  weft_status st = 0;
+  if (T == NULL)
+    st = -ENOMEM;
+  else if (T->kind != WEFT__TS_ALIEN)
+    st = weft__error(WEFT_ESTATE, 0,
+                     "thread_adopt: only a thread weft did not start may "
+                     "adopt (this one %s)",
+                     T->kind == WEFT__TS_MAIN      ? "is the main thread"
+                     : T->kind == WEFT__TS_ADOPTED ? "already runs one"
+                                                   : "was started by weft");
+  else if (kind == WEFT_KIND_TIMER)
+    st = weft__error(WEFT_ESTATE, 0,
+                     "thread_adopt: a timer runs on weft's own threads");
+  else
+    st = weft__thread_claim_start(rec, "thread_adopt");
+  if (st < 0) {
+    weft__handle_unpin(thread);
+    return st;
+  }
+  /* This OS thread is `rec` until the target returns; a dummy record it
+   * had (from weft_thread_current) comes back afterwards. */
+  weft__thread *dummy = T->rec;
+  T->rec = rec;
+  T->kind = WEFT__TS_ADOPTED;
+  pthread_mutex_lock(&rec->mu);
+  rec->pthread = pthread_self();
+  rec->ident = (uint64_t)rec->pthread;
+  rec->native_id = weft__gettid();
+  pthread_cond_broadcast(&rec->cv);
+  pthread_mutex_unlock(&rec->mu);
+  weft__thread_hooks_run(T, rec->handle);
+  int result = rec->target != NULL ? rec->target(rec->arg) : 0;
+  T->rec = dummy;
+  T->kind = WEFT__TS_ALIEN;
+  weft__thread_finish(rec, result);
+  weft__handle_unpin(thread); /* the own pin (claim_start's) */
+  weft__handle_unpin(thread); /* ours */
+  return 0;
 }
 
 /* ---- fork ---- */

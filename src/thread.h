@@ -35,6 +35,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "weft.h"
 
 /* Record states.  STARTED is "alive". */
@@ -46,7 +47,8 @@ enum {
   WEFT__TS_MAIN,   /* the process's initial thread */
   WEFT__TS_THREAD, /* runs a Thread's target */
   WEFT__TS_RAW,    /* started by weft_thread_start_new */
-  WEFT__TS_WORKER  /* a timer worker; rec is the timer it runs, if any */
+  WEFT__TS_WORKER, /* a timer worker; rec is the timer it runs, if any */
+  WEFT__TS_ADOPTED /* an alien thread inside weft_thread_adopt */
 };
 
 #define WEFT__THREAD_KINDS                                                  \
@@ -74,6 +76,9 @@ struct weft__thread {
   _Atomic uint64_t ident; /* also stored by start, without mu */
   int64_t native_id;
   pthread_t pthread;
+
+  /* weft_thread_interrupt of the OS thread running this record. */
+  weft__intr intr;
 
   /* Under the registry mutex. */
   weft__thread *rprev, *rnext;

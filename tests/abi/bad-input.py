@@ -46,7 +46,7 @@ BAD_HANDLES = [("0", 0), ("-1", -1), ("2^53", 2 ** 53),
 ARG_KINDS = {"h": "any", "thread": "thread", "timer": "timer",
              "lock": "lock", "rlock": "rlock", "cond": "condition",
              "sem": "semaphore", "event": "event", "local": "local",
-             "barrier": "barrier"}
+             "barrier": "barrier", "dispatcher": "dispatcher"}
 # Kinds an argument also accepts (a Timer is a Thread; a Condition's lock
 # may be an RLock).
 ALSO_ACCEPTS = {"thread": ["timer"], "lock": ["rlock"]}
@@ -207,6 +207,8 @@ class Child(object):
             "semaphore": lambda: self.func("weft_semaphore_new")(
                 1, ctypes.byref(out)),
             "event": lambda: self.func("weft_event_new")(ctypes.byref(out)),
+            "dispatcher": lambda: self.func("weft_dispatcher_new")(
+                ctypes.byref(out)),
             # One party, so a control wait returns at once.
             "barrier": lambda: self.func("weft_barrier_new")(
                 1, self.null["weft_barrier_action_fn"], None, -1.0,
@@ -278,6 +280,8 @@ class Child(object):
             return BUF_LEN
         if ct == "c_double":
             return 0.0  # a timeout that polls, an interval of 0
+        if a["name"] == "wait":
+            return 0  # dispatcher_call: nobody drains the queue here
         return 1  # counts, flags, indexes: 1 is valid for every one so far
 
     def args_for(self, fn, case):
