@@ -1,6 +1,6 @@
 #!/bin/sh
 # ffi-luajit.sh - "any FFI can call it", from LuaJIT: preprocess abi/weft.h
-# with `$CC -E -P -DWEFT_CDEF` and run ffi-luajit.lua on it (TAP).  Skips
+# with `$CC -E -P -DWEFT_CDEF` and run luajit-cdef.lua on it (TAP).  Skips
 # if luajit is absent.  tests/run-host preloads a sanitizer's runtime.
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${CC:=cc}"
@@ -21,5 +21,5 @@ if ! $CC -E -P -DWEFT_CDEF "$top_srcdir/abi/weft.h" >"$tmp"; then
   echo "1..1"
   exit 1
 fi
-"$top_srcdir/tests/run-host" "$luajit" "$top_srcdir/tests/abi/ffi-luajit.lua" \
+"$top_srcdir/tests/run-host" "$luajit" "$top_srcdir/tests/abi/luajit-cdef.lua" \
   "$tmp" "$WEFT_LIB"

@@ -1,7 +1,7 @@
--- ffi-luajit.lua - "any FFI can call it", from LuaJIT: the preprocessed
+-- luajit-cdef.lua - "any FFI can call it", from LuaJIT: the preprocessed
 -- abi/weft.h parses with ffi.cdef, and the version, a lock round trip, an
 -- error with its message and a constant by name work through ffi.load.
--- Usage: luajit ffi-luajit.lua <preprocessed weft.h> <libweft.so>.  TAP.
+-- Usage: luajit luajit-cdef.lua <preprocessed weft.h> <libweft.so>.  TAP.
 local ffi = require("ffi")
 local cdef_path, lib_path = arg[1], arg[2]
 local WEFT_EBADHANDLE, WEFT_ESTATE = -10000, -10002

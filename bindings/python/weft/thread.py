@@ -1,0 +1,74 @@
+"""weft.thread: the low-level thread module (Python 2's thread, Python 3's
+_thread), on weft.
+
+Threads started here have no handle to manage: they are daemonic, not
+listed by enumerate(), and end when their function returns (or raises
+SystemExit: exit()).
+"""
+
+import signal as _signal
+import _thread as _std_thread
+
+from . import _errors, lib as _lib
+from .threading import (Lock as LockType, RLock, get_ident,  # noqa: F401
+                        get_native_id, stack_size, TIMEOUT_MAX)
+
+__all__ = ["error", "LockType", "RLock", "allocate_lock", "allocate",
+           "start_new_thread", "start_new", "exit", "exit_thread",
+           "get_ident", "get_native_id", "interrupt_main", "stack_size",
+           "TIMEOUT_MAX"]
+
+error = RuntimeError  # _thread.error
+
+
+def allocate_lock():
+    """A new, unlocked Lock."""
+    return LockType()
+
+
+allocate = allocate_lock
+
+
+def start_new_thread(function, args, kwargs=None):
+    """Start function(*args, **kwargs) in a new thread; its identifier.
+    An exception in function is reported through sys.unraisablehook
+    (SystemExit quietly ends the thread)."""
+    if not callable(function):
+        raise TypeError("first arg must be callable")
+    if not isinstance(args, tuple):
+        raise TypeError("2nd arg must be a tuple")
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise TypeError("optional 3rd arg must be a dictionary")
+
+    def run():
+        try:
+            function(*args, **(kwargs or {}))
+        except SystemExit:
+            pass
+        except BaseException as e:
+            _errors.unraisable(e, function,
+                               "Exception ignored in thread started by")
+        return 0
+    return _lib.thread_start_new(run)
+
+
+start_new = start_new_thread
+
+
+def exit():
+    """End the calling thread (raises SystemExit, as _thread.exit)."""
+    raise SystemExit
+
+
+exit_thread = exit
+
+
+def interrupt_main(signum=_signal.SIGINT):
+    """Simulate signal signum (SIGINT: KeyboardInterrupt) arriving in the
+    main thread.  weft checks signum (ValueError if invalid) and will
+    deliver it itself once it has its signal module; until then Python
+    does, as the main thread runs Python here."""
+    try:
+        _lib.thread_interrupt_main(signum)
+    except _errors.NotSupportedError:
+        _std_thread.interrupt_main(signum)

@@ -1,0 +1,807 @@
+/* rbweft.c - the C half of weft's Ruby binding: native exceptions, the
+ * GVL, callbacks.
+ *
+ * Ruby's rules, and how this file keeps them:
+ *   - A blocking weft call must not hold the GVL, and must stay
+ *     interruptible (Thread#kill, Thread#raise, Ctrl-C): weft_rb_wait runs
+ *     it under rb_nogvl with an unblocking function that has
+ *     weft_thread_interrupt called on the waiting thread.
+ *   - Ruby must never be entered from a thread it does not know.  A
+ *     Weft::Thread's target runs on a Ruby Thread that adopts the weft
+ *     thread (weft_thread_adopt).  Timer functions and barrier actions fire
+ *     on whatever thread weft picks: on a Ruby thread they take the GVL
+ *     (rb_thread_call_with_gvl); on any other they are queued to weft's
+ *     dispatcher, which a Ruby thread of ours drains.
+ *   - The GC must not free a Proc that C may still call: every callback
+ *     handed to weft is an id into `callbacks`, a marked Hash; weft holds
+ *     only the id.
+ *   - Ruby raises by longjmp.  Nothing here is left half done across a
+ *     raise: exceptions from callbacks are caught (rb_protect) where weft
+ *     called us and raised again once weft has returned.
+ */
+#define _GNU_SOURCE /* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <ruby.h>
+#include <ruby/thread.h>
+
+#include "rbweft.h"
+
+/* Exported by libruby (ruby-ffi uses it too) but not declared in the
+ * public headers of Ruby 3.1. */
+int ruby_thread_has_gvl_p(void);
+
+static ID id_call, id_code, id_detail, id_pending, id_alive_p,
+    id_full_message, id_report_on_exception, id_name_set;
+
+/* ---------------------------------------------------------------- errors */
+
+static VALUE error_module; /* Weft::Error */
+
+/* weft's own codes and their classes (Errno::* serve -errno).  A later
+ * module adds its codes here. */
+static struct {
+  weft_status code;
+  const char *name;
+  VALUE *parent;
+  VALUE klass;
+} errors[] = {
+    {WEFT_EBADHANDLE, "BadHandleError", &rb_eStandardError, Qnil},
+    {WEFT_ECLOSED, "ClosedError", &rb_eStandardError, Qnil},
+    {WEFT_ESTATE, "StateError", &rb_eThreadError, Qnil},
+    {WEFT_EVALUE, "ValueError", &rb_eArgError, Qnil},
+    {WEFT_ERANGE, "RangeError", &rb_eRangeError, Qnil},
+    {WEFT_EGAI, "GAIError", &rb_eStandardError, Qnil},
+    {WEFT_ESSL, "SSLError", &rb_eStandardError, Qnil},
+    {WEFT_EFFI, "FFIError", &rb_eStandardError, Qnil},
+    {WEFT_ENOTSUP, "NotSupportedError", &rb_eStandardError, Qnil},
+    {WEFT_EBROKEN, "BrokenBarrierError", &rb_eRuntimeError, Qnil},
+    {0, "UnknownError", &rb_eStandardError, Qnil}, /* any other code */
+};
+#define N_ERRORS (sizeof errors / sizeof errors[0])
+
+static VALUE error_class(weft_status st) {
+  size_t i;
+  for (i = 0; i < N_ERRORS - 1; i++)
+    if (errors[i].code == st)
+      break;
+  return errors[i].klass;
+}
+
+void weft_rb_raise(weft_status st) {
+  /* The message belongs to the last failure on this thread: it is ours
+   * unless the status did not come from a weft call that records one. */
+  int ours = weft_last_error_code() == st;
+  const char *msg = ours ? weft_last_error_message() : "";
+  if (*msg == '\0')
+    msg = weft_strerror(st);
+  VALUE exc;
+  if (st > WEFT_ERR_BASE) {
+    exc = rb_syserr_new(-st, msg); /* picks Errno::ETIMEDOUT, ... */
+    rb_extend_object(exc, error_module);
+  } else {
+    exc = rb_exc_new_cstr(error_class(st), msg);
+  }
+  rb_ivar_set(exc, id_code, INT2NUM(st));
+  rb_ivar_set(exc, id_detail, INT2NUM(ours ? weft_last_error_detail() : 0));
+  rb_exc_raise(exc);
+}
+
+static VALUE error_weft_name(VALUE self) {
+  VALUE code = rb_attr_get(self, id_code);
+  return NIL_P(code) ? Qnil : rb_str_new_cstr(weft_err_name(NUM2INT(code)));
+}
+
+static void init_errors(VALUE weft) {
+  /* A module, so that ValueError can be an ArgumentError and StateError a
+   * ThreadError, and `rescue Weft::Error` still catches every one of
+   * them (Errno::* ones included). */
+  error_module = rb_define_module_under(weft, "Error");
+  rb_define_attr(error_module, "code", 1, 0);
+  rb_define_attr(error_module, "detail", 1, 0);
+  rb_define_method(error_module, "weft_name", error_weft_name, 0);
+  for (size_t i = 0; i < N_ERRORS; i++) {
+    errors[i].klass =
+        rb_define_class_under(weft, errors[i].name, *errors[i].parent);
+    rb_include_module(errors[i].klass, error_module);
+  }
+}
+
+/* -------------------------------------------------------- conversions */
+
+weft_handle weft_rb_handle(VALUE v) {
+  if (RB_FIXNUM_P(v))
+    return FIX2LONG(v);
+  if (!RB_TYPE_P(v, T_BIGNUM))
+    rb_raise(rb_eTypeError, "a weft handle is an Integer, not %" PRIsVALUE,
+             rb_obj_class(v));
+  return NUM2LL(v); /* RangeError beyond 64 bits; weft refuses the rest */
+}
+
+double weft_rb_double(VALUE v) {
+  if (RB_FLOAT_TYPE_P(v))
+    return RFLOAT_VALUE(v);
+  return NUM2DBL(v); /* TypeError for nil, strings, ... */
+}
+
+size_t weft_rb_size(VALUE v) {
+  long long n = NUM2LL(v);
+  if (n < 0)
+    rb_raise(rb_eRangeError, "%lld is negative; a size is >= 0", n);
+  return (size_t)n;
+}
+
+/* ------------------------------------------------------ blocking calls */
+
+/* A callback that ran inside a blocking call (a barrier action on the
+ * thread that arrived last, a dispatched call on the dispatcher thread)
+ * cannot longjmp through weft.  What it left to do is kept here and done
+ * when the call has returned: a tag to resume (Thread#kill, throw) or an
+ * exception to raise (in the Ruby thread-local id_pending). */
+static __thread int deferred_tag;
+static __thread int deferred_raise;
+
+static void run_deferred(void) {
+  int tag = deferred_tag;
+  if (tag != 0) {
+    deferred_tag = 0;
+    rb_jump_tag(tag);
+  }
+  if (deferred_raise) {
+    deferred_raise = 0;
+    VALUE th = rb_thread_current();
+    VALUE exc = rb_thread_local_aref(th, id_pending);
+    rb_thread_local_aset(th, id_pending, Qnil);
+    if (!NIL_P(exc))
+      rb_exc_raise(exc);
+  }
+}
+
+struct wait {
+  weft_rb_wait_fn fn;
+  weft_handle h;
+  double timeout; /* what is left of it */
+  void *out;
+  weft_handle self; /* the waiting thread, for the unblocking function */
+  weft_status st;
+};
+
+static void *wait_nogvl(void *p) {
+  struct wait *w = p;
+  w->st = w->fn(w->h, w->timeout, w->out);
+  return NULL;
+}
+
+/* The unblocking function must be async-signal-safe: when the main thread
+ * is Ruby's only thread, Ruby calls it from its signal handler (Ctrl-C;
+ * without RB_NOGVL_UBF_ASYNC_SAFE, Ruby 3.1 instead starts a helper Ruby
+ * thread for every such blocking call).
+ * weft_thread_interrupt takes locks, so the unblocking function only
+ * writes the thread's handle to a pipe, and the interrupter, a plain
+ * pthread with every signal blocked, makes the call. */
+static int intr_pipe[2] = {-1, -1};
+static int intr_ready; /* the interrupter runs in this process */
+
+static void *interrupter_main(void *arg) {
+  int fd = (int)(intptr_t)arg;
+  for (;;) {
+    weft_handle h;
+    ssize_t n = read(fd, &h, sizeof h);
+    if (n == (ssize_t)sizeof h)
+      weft_thread_interrupt(h); /* a thread gone meanwhile: nothing */
+    else if (n == 0 || (n < 0 && errno != EINTR))
+      return NULL;
+  }
+}
+
+static void interrupter_forget(void) {
+  intr_ready = 0; /* a forked child has the pipe but not the thread */
+}
+
+/* Start the interrupter; 0 or -errno.  Called with the GVL held. */
+static int interrupter_ensure(void) {
+  if (intr_ready)
+    return 0;
+  if (intr_pipe[0] >= 0) { /* the parent's: its interrupter reads it */
+    close(intr_pipe[0]);
+    close(intr_pipe[1]);
+    intr_pipe[0] = intr_pipe[1] = -1;
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return -errno;
+  /* The signal handler must never block on a full pipe. */
+  fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t tid;
+  int r = pthread_create(&tid, &attr, interrupter_main,
+                         (void *)(intptr_t)fds[0]);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (r != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -r;
+  }
+  intr_pipe[0] = fds[0];
+  intr_pipe[1] = fds[1];
+  intr_ready = 1;
+  return 0;
+}
+
+/* Ruby calls this from another thread (Thread#kill, Thread#raise) or
+ * from its signal handler to wake ours. */
+static void wait_ubf(void *p) {
+  struct wait *w = p;
+  int saved = errno;
+  ssize_t n = write(intr_pipe[1], &w->self, sizeof w->self);
+  (void)n; /* a full pipe holds thousands of pending wake-ups already */
+  errno = saved;
+}
+
+/* The slice a retryable wait of the main thread is cut into while other
+ * Ruby threads exist (see below). */
+#define MAIN_SLICE 0.1
+
+weft_status weft_rb_wait(weft_rb_wait_fn fn, weft_handle h, double timeout,
+                         void *out, int flags) {
+  /* Not for NaN: the call itself must refuse it. */
+  if ((flags & WEFT_RB_POLL) && (timeout > 0 || timeout < 0)) {
+    weft_status st = fn(h, 0, out);
+    if (st != -ETIMEDOUT && st != -EINTR)
+      return st;
+  }
+  struct wait w = {fn, h, timeout, out, 0, 0};
+  weft_status st = weft_thread_current(&w.self); /* borrowed; we are alive */
+  if (st < 0)
+    return st;
+  int r = interrupter_ensure();
+  if (r < 0)
+    return r;
+  /* A signal (Ctrl-C) reaches the unblocking function only while the main
+   * thread is Ruby's only thread, or while another Ruby thread sleeps in
+   * Ruby itself; when every thread waits in weft, nobody would call it.
+   * So the main thread, when not alone, waits in slices and looks for
+   * pending signals between them: only in waits that can be repeated
+   * after a timeout without effect (not condition_wait, barrier_wait). */
+  int sliced = (flags & WEFT_RB_RETRY) && timeout != 0 && !rb_thread_alone() &&
+               rb_thread_current() == rb_thread_main();
+  double deadline = timeout > 0 ? weft_monotonic() + timeout : 0;
+  for (;;) {
+    if (sliced && (timeout < 0 || w.timeout > MAIN_SLICE))
+      w.timeout = MAIN_SLICE;
+    /* -EINTR stays if Ruby had an interrupt pending and skipped the call.
+     * RB_NOGVL_INTR_FAIL: Ruby does not run its interrupts after a call
+     * that succeeded, so a Thread#raise cannot land between acquiring a
+     * lock and handing it to the caller. */
+    w.st = -EINTR;
+    rb_nogvl(wait_nogvl, &w, wait_ubf, &w,
+             RB_NOGVL_INTR_FAIL | RB_NOGVL_UBF_ASYNC_SAFE);
+    int again = w.st == -EINTR;
+    if (w.st == -ETIMEDOUT && sliced)
+      again = timeout < 0 || deadline - weft_monotonic() > 0;
+    if (!again)
+      break;
+    run_deferred();
+    rb_thread_check_ints(); /* may raise: that ends the wait */
+    if (timeout > 0) {
+      w.timeout = deadline - weft_monotonic();
+      if (w.timeout < 0)
+        w.timeout = 0;
+    } else {
+      w.timeout = timeout;
+    }
+  }
+  run_deferred();
+  return w.st;
+}
+
+#define WAIT_HT(name)                                                         \
+  weft_status weft_rb_##name(weft_handle h, double timeout, void *out) {      \
+    (void)out;                                                                \
+    return weft_##name(h, timeout);                                           \
+  }
+WAIT_HT(thread_join)
+WAIT_HT(lock_acquire)
+WAIT_HT(rlock_acquire)
+WAIT_HT(condition_acquire)
+WAIT_HT(condition_wait)
+WAIT_HT(semaphore_acquire)
+WAIT_HT(event_wait)
+
+weft_status weft_rb_thread_shutdown(weft_handle h, double timeout,
+                                    void *out) {
+  (void)h, (void)out;
+  return weft_thread_shutdown(timeout);
+}
+
+/* A sleep that ran its course "times out": so a sliced sleep goes on. */
+weft_status weft_rb_sleep(weft_handle h, double timeout, void *out) {
+  (void)h, (void)out;
+  weft_status st = weft_sleep(timeout);
+  return st == 0 ? -ETIMEDOUT : st;
+}
+
+weft_status weft_rb_barrier_wait(weft_handle h, double timeout, void *out) {
+  return weft_barrier_wait(h, timeout, out);
+}
+
+/* After an interrupt this waits the barrier's whole default timeout
+ * again: the default is not readable, and the thread left its cycle. */
+weft_status weft_rb_barrier_wait_default(weft_handle h, double timeout,
+                                         void *out) {
+  (void)timeout;
+  return weft_barrier_wait_default(h, out);
+}
+
+weft_status weft_rb_dispatcher_run(weft_handle h, double timeout, void *out) {
+  return weft_dispatcher_run(h, timeout, out);
+}
+
+/* ----------------------------------------------------------- callbacks */
+
+/* id (Fixnum) -> Proc: every Ruby callable weft may still call.  weft
+ * holds the id (as its void *arg), never a VALUE. */
+static VALUE callbacks;
+static long callback_last;
+
+/* Weft::Native.callback_register(proc) -> id */
+static VALUE m_callback_register(VALUE self, VALUE proc) {
+  if (!rb_respond_to(proc, id_call))
+    rb_raise(rb_eTypeError, "a weft callback responds to #call; %" PRIsVALUE
+             " does not", rb_obj_class(proc));
+  VALUE id = LONG2FIX(++callback_last);
+  rb_hash_aset(callbacks, id, proc);
+  return id;
+}
+
+/* Weft::Native.callback_forget(id): weft will not call it again. */
+static VALUE m_callback_forget(VALUE self, VALUE id) {
+  rb_hash_delete(callbacks, id);
+  return Qnil;
+}
+
+static VALUE report_body(VALUE arg) {
+  VALUE *a = (VALUE *)arg;
+  if (!RTEST(rb_funcall(rb_cThread, id_report_on_exception, 0)))
+    return Qnil;
+  VALUE text = rb_sprintf("weft %" PRIsVALUE
+                          " terminated with exception (report_on_exception "
+                          "is true):\n",
+                          a[1]);
+  rb_str_append(text, rb_funcall(a[0], id_full_message, 0));
+  rb_io_write(rb_stderr, text);
+  return Qnil;
+}
+
+/* Report an exception nobody is waiting for, as Ruby reports one that
+ * ends a Thread. */
+static void report(VALUE exc, const char *what) {
+  if (rb_obj_is_kind_of(exc, rb_eSystemExit))
+    return; /* Ruby does not report those either */
+  VALUE a[2] = {exc, rb_str_new_cstr(what)};
+  int state = 0;
+  rb_protect(report_body, (VALUE)a, &state);
+  if (state != 0)
+    rb_set_errinfo(Qnil);
+}
+
+struct call {
+  long id;
+  const char *what; /* for the report: "timer function", ... */
+  int once;         /* forget the callback once called (a timer's function) */
+  int to_waiter;    /* an exception goes to the Ruby thread whose weft call
+                       is running the callback (a barrier action) */
+  int result;       /* the weft result: 0, or 1 if it raised */
+};
+
+static VALUE call_proc(VALUE proc) { return rb_funcallv(proc, id_call, 0, 0); }
+
+/* Runs with the GVL held, on a Ruby thread. */
+static void *call_with_gvl(void *p) {
+  struct call *c = p;
+  VALUE key = LONG2FIX(c->id);
+  VALUE proc = c->once ? rb_hash_delete(callbacks, key)
+                       : rb_hash_lookup(callbacks, key);
+  if (NIL_P(proc)) { /* forgotten: its Ruby owner was closed */
+    c->result = WEFT_ECLOSED;
+    return NULL;
+  }
+  int state = 0;
+  rb_protect(call_proc, proc, &state);
+  RB_GC_GUARD(proc);
+  c->result = state != 0;
+  if (state == 0)
+    return NULL;
+  VALUE err = rb_errinfo();
+  if (!rb_obj_is_kind_of(err, rb_eException)) {
+    deferred_tag = state; /* killed, or a throw: resumed after weft returns */
+    return NULL;
+  }
+  rb_set_errinfo(Qnil);
+  if (c->to_waiter) {
+    rb_thread_local_aset(rb_thread_current(), id_pending, err);
+    deferred_raise = 1;
+  } else {
+    report(err, c->what);
+  }
+  return NULL;
+}
+
+/* On a Ruby thread: with the GVL, whether this thread holds it already or
+ * is waiting in weft without it. */
+static void call_on_ruby_thread(struct call *c) {
+  if (ruby_thread_has_gvl_p())
+    call_with_gvl(c);
+  else
+    rb_thread_call_with_gvl(call_with_gvl, c);
+}
+
+static weft_handle dispatcher;  /* drained by dispatcher_thread */
+static VALUE dispatcher_thread; /* a Ruby Thread, or nil */
+
+static void dispatched(void *p) {
+  struct call *c = p;
+  c->to_waiter = 0; /* the dispatcher thread waits for nothing of its own */
+  call_on_ruby_thread(c);
+}
+
+/* Call callback `id` from whatever thread weft is running it on. */
+static int enter_ruby(long id, const char *what, int once, int to_waiter) {
+  struct call c = {id, what, once, to_waiter, 0};
+  if (ruby_native_thread_p()) {
+    call_on_ruby_thread(&c);
+    return c.result;
+  }
+  /* A thread Ruby does not know: queue the call to the dispatcher thread
+   * and wait for it. */
+  weft_status st = weft_dispatcher_call(dispatcher, dispatched, &c, 1);
+  return st < 0 ? st : c.result;
+}
+
+static int timer_fn(void *arg) {
+  return enter_ruby((long)(intptr_t)arg, "timer function", 1, 0);
+}
+
+static int barrier_action(void *arg) {
+  return enter_ruby((long)(intptr_t)arg, "barrier action", 0, 1);
+}
+
+/* The dispatcher thread: drains the dispatcher until it is closed.  The
+ * wait releases the GVL and is interruptible, so Ruby can end the thread
+ * at exit. */
+static VALUE dispatcher_main(void *arg) {
+  (void)arg;
+  for (;;) {
+    size_t ran = 0;
+    weft_status st = weft_rb_wait(weft_rb_dispatcher_run, dispatcher, -1,
+                                  &ran, WEFT_RB_RETRY);
+    if (st == WEFT_ECLOSED || st == WEFT_EBADHANDLE)
+      return Qnil;
+    if (st < 0 && st != -ETIMEDOUT)
+      weft_rb_raise(st);
+  }
+}
+
+/* Started on the first callback that may need it, and again in a forked
+ * child (whose Ruby threads are gone). */
+static void dispatcher_ensure(void) {
+  if (!NIL_P(dispatcher_thread) &&
+      RTEST(rb_funcall(dispatcher_thread, id_alive_p, 0)))
+    return;
+  dispatcher_thread = rb_thread_create(dispatcher_main, NULL);
+  rb_funcall(dispatcher_thread, id_name_set, 1,
+             rb_str_new_cstr("weft-dispatcher"));
+}
+
+/* At exit, after weft.rb's at_exit has waited for the non-daemon
+ * threads: a daemon timer that fires later must find the dispatcher
+ * closed (its function fails) rather than wait for a thread Ruby has
+ * killed. */
+static void dispatcher_close_at_exit(VALUE unused) {
+  (void)unused;
+  weft_close(dispatcher);
+}
+
+/* Weft::Native.dispatcher -> the handle of the binding's dispatcher. */
+static VALUE m_dispatcher(VALUE self) { return LL2NUM(dispatcher); }
+
+/* -------------------------------------------------------------- threads */
+
+/* The target of the thread the calling OS thread is adopting: set only
+ * around weft_thread_adopt in m_thread_adopt, so a Ruby thread target can
+ * never run on a thread Ruby does not know (a weft_thread_start of the
+ * handle from another language gets WEFT_ESTATE as its result). */
+static __thread VALUE adopt_target;
+static __thread int adopt_active;
+static __thread int adopt_state;
+
+static int thread_trampoline(void *arg) {
+  (void)arg;
+  if (!adopt_active)
+    return WEFT_ESTATE;
+  adopt_active = 0; /* once */
+  int state = 0;
+  rb_protect(call_proc, adopt_target, &state);
+  adopt_state = state;
+  return state != 0;
+}
+
+/* Weft::Native.thread_new(name) -> an unstarted thread whose target is
+ * given to thread_adopt. */
+static VALUE m_thread_new(VALUE self, VALUE name) {
+  const char *cname = NIL_P(name) ? NULL : StringValueCStr(name);
+  weft_handle h;
+  weft_status st = weft_thread_new(thread_trampoline, NULL, cname, &h);
+  if (st < 0)
+    weft_rb_raise(st);
+  return LL2NUM(h);
+}
+
+/* Weft::Native.thread_adopt(handle, target): run the unstarted thread on
+ * the calling Ruby thread, calling target (with the GVL, as any Ruby
+ * code).  When the target raised, the exception (or Thread#kill) goes on
+ * in this thread once weft has finished the thread: a Ruby Thread that
+ * adopts reports it as its own. */
+static VALUE m_thread_adopt(VALUE self, VALUE handle, VALUE target) {
+  weft_handle h = weft_rb_handle(handle);
+  if (!rb_respond_to(target, id_call))
+    rb_raise(rb_eTypeError, "a thread target responds to #call");
+  adopt_target = target;
+  adopt_active = 1;
+  adopt_state = 0;
+  weft_status st = weft_thread_adopt(h);
+  int state = adopt_state;
+  adopt_active = 0;
+  adopt_target = Qnil;
+  adopt_state = 0;
+  RB_GC_GUARD(target);
+  if (state != 0)
+    rb_jump_tag(state);
+  if (st < 0)
+    weft_rb_raise(st);
+  return Qnil;
+}
+
+/* Weft::Native.thread_get_name(handle) -> String (UTF-8) */
+static VALUE m_thread_get_name(VALUE self, VALUE handle) {
+  weft_handle h = weft_rb_handle(handle);
+  char small[64];
+  size_t len = 0;
+  weft_status st = weft_thread_get_name(h, small, sizeof small, &len);
+  if (st == 0)
+    return rb_utf8_str_new(small, (long)len);
+  /* Longer: retry with its length, again if it was renamed meanwhile. */
+  while (st == WEFT_ERANGE) {
+    VALUE s = rb_utf8_str_new(NULL, (long)len);
+    size_t cap = len + 1;
+    st = weft_thread_get_name(h, RSTRING_PTR(s), cap, &len);
+    if (st == 0) {
+      rb_str_set_len(s, (long)len);
+      return s;
+    }
+  }
+  weft_rb_raise(st);
+}
+
+/* Weft::Native.thread_enumerate -> [handle, ...] (borrowed) */
+static VALUE m_thread_enumerate(VALUE self) {
+  size_t n = 0;
+  weft_status st = weft_thread_active_count(&n);
+  if (st < 0)
+    weft_rb_raise(st);
+  for (;;) {
+    size_t cap = n + 8; /* room for threads started meanwhile */
+    VALUE tmp;
+    weft_handle *buf = ALLOCV_N(weft_handle, tmp, cap);
+    st = weft_thread_enumerate(buf, cap, &n);
+    if (st == 0) {
+      VALUE ary = rb_ary_new_capa((long)n);
+      for (size_t i = 0; i < n; i++)
+        rb_ary_push(ary, LL2NUM(buf[i]));
+      ALLOCV_END(tmp);
+      return ary;
+    }
+    ALLOCV_END(tmp);
+    if (st != WEFT_ERANGE)
+      weft_rb_raise(st);
+  }
+}
+
+/* ---------------------------------------------------- timers, barriers */
+
+/* Weft::Native.timer_new(interval, callback_id, name) -> handle.  The
+ * callback runs once (through the dispatcher) and is then forgotten. */
+static VALUE m_timer_new(VALUE self, VALUE interval, VALUE id, VALUE name) {
+  double secs = weft_rb_double(interval);
+  long cb = NUM2LONG(id);
+  const char *cname = NIL_P(name) ? NULL : StringValueCStr(name);
+  dispatcher_ensure();
+  weft_handle h;
+  weft_status st =
+      weft_timer_new(secs, timer_fn, (void *)(intptr_t)cb, cname, &h);
+  if (st < 0)
+    weft_rb_raise(st);
+  return LL2NUM(h);
+}
+
+/* Weft::Native.barrier_new(parties, action_id or nil, timeout) -> handle */
+static VALUE m_barrier_new(VALUE self, VALUE parties, VALUE id,
+                           VALUE timeout) {
+  int64_t n = NUM2LL(parties);
+  double secs = weft_rb_double(timeout);
+  weft_barrier_action_fn action = NULL;
+  long cb = 0;
+  if (!NIL_P(id)) {
+    cb = NUM2LONG(id);
+    action = barrier_action;
+    dispatcher_ensure(); /* the last party may be a thread Ruby does not know */
+  }
+  weft_handle h;
+  weft_status st =
+      weft_barrier_new(n, action, (void *)(intptr_t)cb, secs, &h);
+  if (st < 0)
+    weft_rb_raise(st);
+  return LL2NUM(h);
+}
+
+/* ------------------------------------------------------- synchronize */
+
+struct sync {
+  weft_status (*release)(weft_handle);
+  weft_handle h;
+};
+
+static VALUE sync_body(VALUE arg) {
+  (void)arg;
+  return rb_yield_values(0);
+}
+
+static VALUE sync_release(VALUE arg) {
+  struct sync *s = (struct sync *)arg;
+  weft_status st = s->release(s->h);
+  if (st < 0)
+    weft_rb_raise(st);
+  return Qnil;
+}
+
+static weft_status semaphore_release1(weft_handle h) {
+  return weft_semaphore_release(h, 1);
+}
+
+/* Weft::Native.synchronize(handle) { }: acquire a Lock, RLock, Condition
+ * or Semaphore, yield, release.  In C, so that no interrupt can land
+ * between the acquire and the ensure that releases. */
+static VALUE m_synchronize(VALUE self, VALUE handle) {
+  rb_need_block();
+  weft_handle h = weft_rb_handle(handle);
+  int kind = 0;
+  weft_status st = weft_handle_kind(h, &kind);
+  if (st < 0)
+    weft_rb_raise(st);
+  weft_rb_wait_fn acquire;
+  struct sync s = {NULL, h};
+  switch (kind) {
+  case WEFT_KIND_LOCK:
+    acquire = weft_rb_lock_acquire, s.release = weft_lock_release;
+    break;
+  case WEFT_KIND_RLOCK:
+    acquire = weft_rb_rlock_acquire, s.release = weft_rlock_release;
+    break;
+  case WEFT_KIND_CONDITION:
+    acquire = weft_rb_condition_acquire, s.release = weft_condition_release;
+    break;
+  case WEFT_KIND_SEMAPHORE:
+    acquire = weft_rb_semaphore_acquire, s.release = semaphore_release1;
+    break;
+  default:
+    rb_raise(error_class(WEFT_EBADHANDLE),
+             "synchronize: handle of kind %d is not a lock", kind);
+  }
+  st = weft_rb_wait(acquire, h, -1, NULL, WEFT_RB_POLL | WEFT_RB_RETRY);
+  if (st < 0)
+    weft_rb_raise(st);
+  return rb_ensure(sync_body, Qnil, sync_release, (VALUE)&s);
+}
+
+/* ---------------------------------------------------------- for tests */
+
+/* Weft::Native.callback_count -> callbacks weft may still call. */
+static VALUE m_callback_count(VALUE self) {
+  return LONG2NUM(RHASH_SIZE(callbacks));
+}
+
+static int foreign_barrier_wait(void *arg) {
+  int64_t index = -1;
+  weft_status st = weft_barrier_wait_default((weft_handle)(intptr_t)arg,
+                                             &index);
+  return st < 0 ? st : (int)index;
+}
+
+/* Weft::Native.foreign_barrier_wait(barrier) -> the handle of a started
+ * weft thread, which Ruby does not know, that waits on the barrier and
+ * returns its index (or the failed status): lets tests make a barrier
+ * action fire on such a thread. */
+static VALUE m_foreign_barrier_wait(VALUE self, VALUE barrier) {
+  weft_handle b = weft_rb_handle(barrier);
+  weft_handle h;
+  weft_status st = weft_thread_new(foreign_barrier_wait, (void *)(intptr_t)b,
+                                   "foreign-barrier-wait", &h);
+  if (st == 0 && (st = weft_thread_start(h)) < 0)
+    weft_close(h);
+  if (st < 0)
+    weft_rb_raise(st);
+  return LL2NUM(h);
+}
+
+/* ------------------------------------------------------------ constants */
+
+/* Weft::Native.constant_at(index) -> [name, value] */
+static VALUE m_constant_at(VALUE self, VALUE index) {
+  size_t i = weft_rb_size(index);
+  char name[128];
+  size_t len = 0;
+  int64_t value = 0;
+  weft_status st = weft_constant_at(i, name, sizeof name, &len, &value);
+  if (st == WEFT_ERANGE) {
+    VALUE s = rb_utf8_str_new(NULL, (long)len);
+    st = weft_constant_at(i, RSTRING_PTR(s), len + 1, &len, &value);
+    if (st == 0)
+      return rb_assoc_new(s, LL2NUM(value));
+  }
+  if (st < 0)
+    weft_rb_raise(st);
+  return rb_assoc_new(rb_utf8_str_new(name, (long)len), LL2NUM(value));
+}
+
+/* ----------------------------------------------------------------- init */
+
+void weft_rb_init(VALUE native) {
+  id_call = rb_intern("call");
+  id_code = rb_intern("@code");
+  id_detail = rb_intern("@detail");
+  id_pending = rb_intern("__weft_callback_exception");
+  id_alive_p = rb_intern("alive?");
+  id_full_message = rb_intern("full_message");
+  id_report_on_exception = rb_intern("report_on_exception");
+  id_name_set = rb_intern("name=");
+
+  init_errors(rb_define_module("Weft"));
+
+  callbacks = rb_hash_new();
+  rb_gc_register_mark_object(callbacks);
+  dispatcher_thread = Qnil;
+  rb_gc_register_address(&dispatcher_thread);
+  weft_status st = weft_dispatcher_new(&dispatcher);
+  if (st < 0)
+    weft_rb_raise(st);
+  rb_set_end_proc(dispatcher_close_at_exit, Qnil);
+  pthread_atfork(NULL, NULL, interrupter_forget);
+
+  rb_define_module_function(native, "callback_register", m_callback_register,
+                            1);
+  rb_define_module_function(native, "callback_forget", m_callback_forget, 1);
+  rb_define_module_function(native, "dispatcher", m_dispatcher, 0);
+  rb_define_module_function(native, "thread_new", m_thread_new, 1);
+  rb_define_module_function(native, "thread_adopt", m_thread_adopt, 2);
+  rb_define_module_function(native, "thread_get_name", m_thread_get_name, 1);
+  rb_define_module_function(native, "thread_enumerate", m_thread_enumerate,
+                            0);
+  rb_define_module_function(native, "timer_new", m_timer_new, 3);
+  rb_define_module_function(native, "barrier_new", m_barrier_new, 3);
+  rb_define_module_function(native, "synchronize", m_synchronize, 1);
+  rb_define_module_function(native, "constant_at", m_constant_at, 1);
+  rb_define_module_function(native, "callback_count", m_callback_count, 0);
+  rb_define_module_function(native, "foreign_barrier_wait",
+                            m_foreign_barrier_wait, 1);
+}

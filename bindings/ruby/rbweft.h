@@ -1,0 +1,69 @@
+/* rbweft.h - the C half of weft's Ruby binding (bindings/ruby/rbweft.c).
+ *
+ * SWIG wraps the plain calls of abi/weft.h into Weft::Native (the
+ * SWIGRUBY block of bindings/weft.i uses what is declared here); this
+ * part holds what SWIG cannot express: native exceptions, blocking calls
+ * without the GVL, and callbacks into Ruby.
+ */
+#ifndef WEFT_RBWEFT_H
+#define WEFT_RBWEFT_H
+
+#include <errno.h>
+
+#include <ruby.h>
+
+#include "weft.h"
+
+/* Define Weft::Error and its classes, the hand-written methods of
+ * Weft::Native, and the dispatcher; called from Init_native. */
+void weft_rb_init(VALUE native);
+
+/* Raise the native exception for a negative status: Errno::* for -errno,
+ * a Weft::*Error class for weft's own codes.  Every exception carries the
+ * thread's weft_last_error_message(), #code and #detail, and is a
+ * Weft::Error (a module mixed into each). */
+NORETURN(void weft_rb_raise(weft_status st));
+
+/* Argument conversions: a TypeError or RangeError instead of a silent
+ * truncation or wrap-around.  SWIG's own go through rb_rescue, which
+ * costs more than a Lock acquire. */
+weft_handle weft_rb_handle(VALUE v);
+double weft_rb_double(VALUE v);
+size_t weft_rb_size(VALUE v);
+
+/* A blocking weft call in the shape weft_rb_wait takes. */
+typedef weft_status (*weft_rb_wait_fn)(weft_handle h, double timeout,
+                                       void *out);
+
+/* weft_rb_wait's flags. */
+#define WEFT_RB_POLL 1  /* first try with timeout 0, keeping the GVL */
+#define WEFT_RB_RETRY 2 /* a timeout has no effect: may be cut in slices */
+
+/* Make a blocking call without the GVL, so other Ruby threads run.
+ * Thread#kill, Thread#raise and signals reach it through weft_thread_
+ * interrupt; the call then returns having done nothing, Ruby runs its
+ * pending interrupts (which may raise), and the call is made again with
+ * the time that is left (PEP 475).  WEFT_RB_POLL: a first attempt with
+ * timeout 0 keeps the GVL, so an uncontended acquire costs no thread
+ * switch.  May raise. */
+weft_status weft_rb_wait(weft_rb_wait_fn fn, weft_handle h, double timeout,
+                         void *out, int flags);
+
+/* The blocking calls in weft_rb_wait's shape. */
+weft_status weft_rb_thread_join(weft_handle h, double timeout, void *out);
+weft_status weft_rb_thread_shutdown(weft_handle h, double timeout, void *out);
+weft_status weft_rb_sleep(weft_handle h, double timeout, void *out);
+weft_status weft_rb_lock_acquire(weft_handle h, double timeout, void *out);
+weft_status weft_rb_rlock_acquire(weft_handle h, double timeout, void *out);
+weft_status weft_rb_condition_acquire(weft_handle h, double timeout,
+                                      void *out);
+weft_status weft_rb_condition_wait(weft_handle h, double timeout, void *out);
+weft_status weft_rb_semaphore_acquire(weft_handle h, double timeout,
+                                      void *out);
+weft_status weft_rb_event_wait(weft_handle h, double timeout, void *out);
+weft_status weft_rb_barrier_wait(weft_handle h, double timeout, void *out);
+weft_status weft_rb_barrier_wait_default(weft_handle h, double timeout,
+                                         void *out);
+weft_status weft_rb_dispatcher_run(weft_handle h, double timeout, void *out);
+
+#endif /* WEFT_RBWEFT_H */

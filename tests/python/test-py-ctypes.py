@@ -1,0 +1,9 @@
+"""The Python binding's suites on the ctypes backend (TAP)."""
+import os
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import taprunner  # noqa: E402
+
+taprunner.main("ctypes")
