@@ -140,7 +140,11 @@ class TestGVL < WeftTestCase
   # SIGINT to a process whose main thread waits in lock.acquire after
   # running `setup` must raise Interrupt there.
   def assert_ctrl_c_interrupts_main(setup)
+    # trap: a shell that ran us in the background left SIGINT ignored,
+    # and Ruby keeps an ignored SIGINT ignored; give the child Ruby's own
+    # handler (Interrupt) whatever it inherited.
     code = <<~RUBY
+      trap("INT", "DEFAULT")
       require "weft"
       lock = Weft::Lock.new
       lock.lock
