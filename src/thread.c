@@ -206,13 +206,14 @@ void weft__thread_os_name(pthread_t t, const char *name) {
   pthread_setname_np(t, buf); /* best effort: the weft name is the truth */
 }
 
-void weft__thread_began(weft__thread *rec) {
+void weft__thread_began(weft__thread *rec, int os_owned) {
   pthread_mutex_lock(&rec->mu);
   rec->pthread = pthread_self();
   rec->ident = (uint64_t)rec->pthread;
   rec->native_id = weft__gettid();
-  rec->os_running = 1;
-  weft__thread_os_name(rec->pthread, rec->name);
+  rec->os_running = os_owned;
+  if (os_owned)
+    weft__thread_os_name(rec->pthread, rec->name);
   pthread_cond_broadcast(&rec->cv);
   pthread_mutex_unlock(&rec->mu);
 }
@@ -571,7 +572,7 @@ static void *thread_main(void *p) {
   weft__tstate *T = p;
   weft__thread *rec = T->rec;
   weft__tstate_install(T);
-  weft__thread_began(rec);
+  weft__thread_began(rec, 1);
   weft__thread_hooks_run(T, rec->handle);
   int result = rec->target != NULL ? rec->target(rec->arg) : 0;
   weft__tstate_exit(T, result);
@@ -1070,12 +1071,7 @@ WEFT_API weft_status weft_thread_adopt(weft_handle thread) {
   weft__thread *dummy = T->rec;
   T->rec = rec;
   T->kind = WEFT__TS_ADOPTED;
-  pthread_mutex_lock(&rec->mu);
-  rec->pthread = pthread_self();
-  rec->ident = (uint64_t)rec->pthread;
-  rec->native_id = weft__gettid();
-  pthread_cond_broadcast(&rec->cv);
-  pthread_mutex_unlock(&rec->mu);
+  weft__thread_began(rec, 0); /* the OS thread and its name stay the host's */
   weft__thread_hooks_run(T, rec->handle);
   int result = rec->target != NULL ? rec->target(rec->arg) : 0;
   T->rec = dummy;

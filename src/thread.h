@@ -150,8 +150,9 @@ weft_status weft__thread_issue(weft__thread *rec, weft_handle *out);
 weft_status weft__thread_claim_start(weft__thread *rec, const char *what);
 /* Undo claim_start after a failed start: back to NEW, own pin dropped. */
 void weft__thread_unstart(weft__thread *rec);
-/* The calling OS thread now runs rec: ident, native id, OS name. */
-void weft__thread_began(weft__thread *rec);
+/* The calling OS thread now runs rec: ident, native id and, when weft
+ * owns the OS thread (os_owned; not an adopted one), its OS name. */
+void weft__thread_began(weft__thread *rec, int os_owned);
 /* rec has finished with `result`: unregister, wake joiners, and close the
  * handle if its claim was given up (or if it is a dummy).  The own pin is
  * the caller's to drop afterwards. */

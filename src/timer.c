@@ -170,7 +170,7 @@ static void run_timer(weft__tstate *T, timerobj *t) {
   weft__thread *rec = &t->th;
   weft_handle h = rec->handle;
   T->rec = rec;
-  weft__thread_began(rec);
+  weft__thread_began(rec, 1);
   weft__thread_hooks_run(T, h);
   int result = rec->target != NULL ? rec->target(rec->arg) : 0;
   weft__local_thread_exit(T); /* its "thread" ends: so do its locals */

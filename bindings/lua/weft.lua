@@ -68,14 +68,20 @@ local function check_timeout(timeout)
   end
 end
 
--- Lock.acquire(blocking=true, timeout=-1): a negative timeout other than -1
--- is refused, and so is a timeout with blocking=false.
-local function acquire_timeout(blocking, timeout)
+-- blocking=nil is true; anything but a boolean is refused.
+local function check_blocking(blocking)
   if blocking == nil then
-    blocking = true
+    return true
   elseif type(blocking) ~= "boolean" then
     raise(EVALUE, "blocking must be a boolean, not %s", type(blocking))
   end
+  return blocking
+end
+
+-- Lock.acquire(blocking=true, timeout=-1): a negative timeout other than -1
+-- is refused, and so is a timeout with blocking=false.
+local function acquire_timeout(blocking, timeout)
+  blocking = check_blocking(blocking)
   if timeout == nil or timeout == -1 then
     return blocking and -1 or 0
   end
@@ -91,11 +97,7 @@ end
 
 -- Semaphore.acquire(blocking=true, timeout=nil): a negative timeout polls.
 local function sem_timeout(blocking, timeout)
-  if blocking == nil then
-    blocking = true
-  elseif type(blocking) ~= "boolean" then
-    raise(EVALUE, "blocking must be a boolean, not %s", type(blocking))
-  end
+  blocking = check_blocking(blocking)
   if timeout == nil then
     return blocking and -1 or 0
   end
