@@ -70,6 +70,7 @@ typedef int weft_status;
 #define WEFT_EFFI        (-10007) /* libffi refused a signature or call    */
 #define WEFT_ENOTSUP     (-10008) /* not supported on this platform/build  */
 #define WEFT_EBROKEN     (-10009) /* barrier broken (BrokenBarrierError)   */
+#define WEFT_EHOST       (-10010) /* host entry lookup failed (detail: h_errno) */
 
 /* Symbolic name of a status ("WEFT_ECLOSED", "ETIMEDOUT", "OK").  Never
  * NULL; unknown codes give "UNKNOWN".  The string is static. */
@@ -119,6 +120,10 @@ WEFT_API int weft_version_number(void);
 #define WEFT_KIND_HOOK       9
 #define WEFT_KIND_BARRIER   10
 #define WEFT_KIND_DISPATCHER 11
+#define WEFT_KIND_SOCKET     12
+#define WEFT_KIND_POLLER     13
+#define WEFT_KIND_STREAM     14
+#define WEFT_KIND_ADDRINFO   15
 
 /* Close a handle of any kind.  Threads blocked on it wake with
  * WEFT_ECLOSED; memory is released when the last of them is done.
@@ -134,8 +139,9 @@ WEFT_API weft_status weft_handle_kind(weft_handle h, int *kind);
  * Constants
  *
  * Every constant a caller may need, with the platform's real value, by
- * name: weft's status codes and kinds now; AF_*, SIG*, ... as their modules
- * arrive.
+ * name: weft's status codes and kinds, errno names, the socket module's
+ * (AF_*, SOCK_*, SO_*, MSG_*, ..., listed under "socket: addresses") and
+ * the select module's (POLL*, EPOLL*); SIG* as its module arrives.
  * ====================================================================== */
 
 /* Value of the constant `name`.  -ENOENT if there is no such constant. */
@@ -319,15 +325,20 @@ WEFT_API weft_status weft_thread_adopt(weft_handle thread);
  * or, if it is in none, its next one returns -EINTR.  The blocking calls
  * are the waits of thread_join, thread_shutdown, sleep, the acquires of
  * Lock, RLock, Condition and Semaphore, condition_wait, event_wait,
- * barrier_wait and dispatcher_run; a call that can finish without
+ * barrier_wait and dispatcher_run, and every wait of the socket, select
+ * and io calls (accept, connect, send*, recv*, select_wait, poller_poll,
+ * stream reads, writes and flushes); a call that can finish without
  * blocking does so and leaves the interrupt pending.  A call that returns
  * -EINTR has had no effect: nothing is acquired, condition_wait has
  * re-acquired the lock, barrier_wait has left its cycle without breaking
- * it.  The caller runs its own pending work and calls again with the time
- * that is left (PEP 475).  For a binding's unblocking function (Ruby's
- * Thread#kill and Ctrl-C).  `thread` is any thread handle: a started
- * thread, a running timer, a dummy or the main thread.  Interrupting a
- * thread that is not alive does nothing. */
+ * it, a socket or stream call has sent or received nothing (sendall and
+ * stream_write report what went before), a connect leaves its attempt
+ * running for the next connect to wait on.  The caller runs its own
+ * pending work and calls again with the time that is left (PEP 475).  For
+ * a binding's unblocking function (Ruby's Thread#kill and Ctrl-C).
+ * `thread` is any thread handle: a started thread, a running timer, a
+ * dummy or the main thread.  Interrupting a thread that is not alive does
+ * nothing. */
 WEFT_API weft_status weft_thread_interrupt(weft_handle thread);
 
 /* ======================================================================
@@ -585,6 +596,585 @@ WEFT_API weft_status weft_dispatcher_run(weft_handle dispatcher,
  * weft_dispatcher_run(d, 0, &n).  Owned by the dispatcher (do not read
  * or close it); close-on-exec. */
 WEFT_API weft_status weft_dispatcher_fd(weft_handle dispatcher, int *fd);
+
+/* ======================================================================
+ * socket: addresses
+ *
+ * Socket calls take and give addresses as the platform's struct sockaddr,
+ * as bytes: (const void *addr, size_t addr_len) in, (void *addr, size_t
+ * addr_cap, size_t *addr_len) out.  Bindings do not read them: they make
+ * one from (host, port, ...) with weft_sockaddr_make and read one back
+ * with weft_sockaddr_parse, so every family works the same way in every
+ * language.  An output address buffer must hold WEFT_SOCKADDR_MAX bytes
+ * (checked before anything happens, so an accepted connection or a
+ * received datagram is never lost to a small buffer: WEFT_ERANGE, with
+ * *addr_len = WEFT_SOCKADDR_MAX); NULL with addr_cap 0 means "not wanted"
+ * (*addr_len is then 0).
+ *
+ * Families, types, protocols, options and flags are the platform's own
+ * values, readable by name (weft_constant_get("AF_INET"), "SOCK_STREAM",
+ * "SO_REUSEADDR", "MSG_PEEK", "AI_CANONNAME", "EAI_NONAME", ...): every
+ * AF_*, SOCK_*, SO_*, SOL_*, IPPROTO_*, IPPORT_*, INADDR_*, IP_*, IPV6_*,
+ * TCP_*, MSG_*, SCM_*, AI_*, NI_*, EAI_*, SHUT_*, TIPC_*, SIO_*, RCVALL_*,
+ * POLL*, EPOLL* option or flag the platform's headers define (CPython's
+ * socket and select names, and more), and SOMAXCONN; values are never
+ * invented for a name the platform lacks (nor for the TCP_* connection
+ * states and IPPORT_* services, which are not options).
+ * ====================================================================== */
+
+/* The size of the largest address weft gives out (struct
+ * sockaddr_storage).  Also the constant "WEFT_SOCKADDR_MAX". */
+#define WEFT_SOCKADDR_MAX 128
+
+/* Make an address of `family` into (addr, addr_cap, addr_len):
+ *
+ *   AF_INET   host is an IPv4 address ("127.0.0.1"), "" (INADDR_ANY),
+ *             "<broadcast>" (INADDR_BROADCAST) or a host name, which is
+ *             resolved (getaddrinfo; the first IPv4 result is used).
+ *             flowinfo and scope_id must be 0.
+ *   AF_INET6  host is an IPv6 address ("::1", "fe80::1%eth0": a zone
+ *             sets scope_id when scope_id is 0), "" (in6addr_any) or a
+ *             host name (the first IPv6 result).  flowinfo < 2^20.
+ *   AF_UNIX   host is the path's bytes (host_len of them; not text, so it
+ *             may hold any byte): a path, a Linux abstract name (first
+ *             byte NUL; may hold more NULs), or empty (autobind).  port,
+ *             flowinfo and scope_id must be 0.
+ *
+ * port is 0..65535.  host is (host, host_len), not NUL-terminated;
+ * host_len 0 is "".  Errors: WEFT_EVALUE (a port, flowinfo or scope_id out
+ * of range, a path too long, an address that does not parse, with the
+ * reason in the message), -EAFNOSUPPORT (another family), WEFT_EGAI (the
+ * name did not resolve: detail is the EAI_* code, the message
+ * gai_strerror's text).  Resolving a name blocks and is not
+ * interruptible. */
+WEFT_API weft_status weft_sockaddr_make(int family, const void *host,
+                                        size_t host_len, int port,
+                                        uint32_t flowinfo, uint32_t scope_id,
+                                        void *addr, size_t addr_cap,
+                                        size_t *addr_len);
+
+/* Read an address: its family, its host into (host, host_cap, host_len),
+ * and port, flowinfo and scope_id (0 where the family has none).  The
+ * host of AF_INET and AF_INET6 is numeric text ("::1"); of AF_UNIX the
+ * path's bytes (an abstract name starts with NUL and may hold more;
+ * *host_len counts them all; an unnamed socket gives "").  The usual
+ * string rule: WEFT_ERANGE if host_cap < *host_len + 1 (the other
+ * outputs are set).  -EAFNOSUPPORT for a family other than those three
+ * (*family is still set); WEFT_EVALUE for a length too short for the
+ * family it names. */
+WEFT_API weft_status weft_sockaddr_parse(const void *addr, size_t addr_len,
+                                         int *family, char *host,
+                                         size_t host_cap, size_t *host_len,
+                                         int *port, uint32_t *flowinfo,
+                                         uint32_t *scope_id);
+
+/* ======================================================================
+ * socket: sockets
+ *
+ * A socket is a handle (WEFT_KIND_SOCKET) over a descriptor that is
+ * close-on-exec from the moment it exists (SOCK_CLOEXEC, accept4,
+ * F_DUPFD_CLOEXEC) and never blocks underneath (O_NONBLOCK, and
+ * MSG_DONTWAIT on every send and receive): the socket's mode is weft's,
+ * as in Python, one of three:
+ *
+ *   blocking     timeout < 0 (Python's None): calls wait as long as it
+ *                takes.
+ *   non-blocking timeout 0: a call that cannot finish at once returns
+ *                -EAGAIN (connect: -EINPROGRESS) having done nothing.
+ *   timeout      timeout > 0: each call waits at most that long, on the
+ *                monotonic clock, across signals and spurious wake-ups,
+ *                then returns -ETIMEDOUT having done nothing (sendall:
+ *                see there).
+ *
+ * A new socket takes the module's default timeout
+ * (weft_socket_set_default_timeout; blocking at first).  Every wait is
+ * interruptible: weft_thread_interrupt makes it return -EINTR having done
+ * nothing, and a binding calls again with the time left (PEP 475).
+ *
+ * No call raises SIGPIPE: sends use MSG_NOSIGNAL and report -EPIPE.
+ *
+ * Closing (weft_close) a socket that other threads are blocked in (recv,
+ * accept, connect, send, ...) wakes them with WEFT_ECLOSED; the
+ * descriptor is closed once the last of them has left, so it is never
+ * reused under a thread that still uses it.  Closing also removes the
+ * socket from every poller it is registered with.
+ * ====================================================================== */
+
+/* A new socket (socket(2)).  type may carry SOCK_NONBLOCK (the socket
+ * starts non-blocking) and SOCK_CLOEXEC (always on anyway); the type
+ * weft_socket_get_type reports is without them.  proto 0 picks the
+ * family's default. */
+WEFT_API weft_status weft_socket_new(int family, int type, int proto,
+                                     weft_handle *out);
+
+/* A connected pair (socketpair(2)); family is usually AF_UNIX. */
+WEFT_API weft_status weft_socket_pair_new(int family, int type, int proto,
+                                          weft_handle *first,
+                                          weft_handle *second);
+
+/* A socket over a duplicate of fd (Python's fromfd): fd itself stays the
+ * caller's.  family, type or proto -1 is read from the descriptor
+ * (SO_DOMAIN, SO_TYPE, SO_PROTOCOL).  -ENOTSOCK if fd is not a socket,
+ * -EBADF if it is not open.  The file status flags, which the two
+ * descriptors share, are left alone (sends and receives pass
+ * MSG_DONTWAIT), until the first accept or connect, which needs
+ * O_NONBLOCK and sets it (as Python does for a socket with a timeout). */
+WEFT_API weft_status weft_socket_fromfd_new(int fd, int family, int type,
+                                            int proto, weft_handle *out);
+
+/* Close the socket's handle without closing its descriptor, which
+ * becomes the caller's (*fd; still O_NONBLOCK).  Blocked threads wake
+ * with WEFT_ECLOSED, as for weft_close. */
+WEFT_API weft_status weft_socket_detach(weft_handle sock, int *fd);
+
+/* The descriptor (owned by the socket: do not close it; it is valid while
+ * the handle is open). */
+WEFT_API weft_status weft_socket_fileno(weft_handle sock, int *fd);
+
+/* The family, type (without SOCK_NONBLOCK and SOCK_CLOEXEC) and protocol
+ * the socket was made with. */
+WEFT_API weft_status weft_socket_get_family(weft_handle sock, int *family);
+WEFT_API weft_status weft_socket_get_type(weft_handle sock, int *type);
+WEFT_API weft_status weft_socket_get_proto(weft_handle sock, int *proto);
+
+/* The mode (see above): timeout < 0 blocking, 0 non-blocking, > 0 that
+ * many seconds per call.  NaN is WEFT_EVALUE. */
+WEFT_API weft_status weft_socket_set_timeout(weft_handle sock,
+                                             double timeout);
+/* -1 when blocking. */
+WEFT_API weft_status weft_socket_get_timeout(weft_handle sock,
+                                             double *timeout);
+/* blocking 1: set_timeout(-1); 0: set_timeout(0). */
+WEFT_API weft_status weft_socket_set_blocking(weft_handle sock,
+                                              int blocking);
+/* *blocking = 0 in non-blocking mode, 1 in the other two. */
+WEFT_API weft_status weft_socket_get_blocking(weft_handle sock,
+                                              int *blocking);
+
+/* The timeout new sockets start with (process-wide; -1, blocking, until
+ * set).  Sockets made before keep theirs. */
+WEFT_API weft_status weft_socket_get_default_timeout(double *timeout);
+WEFT_API weft_status weft_socket_set_default_timeout(double timeout);
+
+/* bind(2). */
+WEFT_API weft_status weft_socket_bind(weft_handle sock, const void *addr,
+                                      size_t addr_len);
+
+/* listen(2); a backlog < 0 is 0 (the system caps a large one at its own
+ * limit, net.core.somaxconn on Linux). */
+WEFT_API weft_status weft_socket_listen(weft_handle sock, int backlog);
+
+/* Accept a connection: *out is the new socket (mode: the default
+ * timeout), the peer's address goes to (addr, addr_cap, addr_len). */
+WEFT_API weft_status weft_socket_accept(weft_handle sock, void *addr,
+                                        size_t addr_cap, size_t *addr_len,
+                                        weft_handle *out);
+
+/* Connect to addr.  Non-blocking mode: -EINPROGRESS while the connection
+ * is under way (wait for it to poll writable, then read SO_ERROR).  A
+ * blocking or timeout-mode connect that was interrupted (-EINTR) leaves
+ * the attempt running, and the next connect on the socket waits for it
+ * instead of starting another (as CPython does after a signal).  After
+ * -ETIMEDOUT the socket is unusable for another connect on most
+ * platforms, as in Python. */
+WEFT_API weft_status weft_socket_connect(weft_handle sock, const void *addr,
+                                         size_t addr_len);
+
+/* connect, with the outcome of the connection as an errno value in *err
+ * (0: connected; EINPROGRESS, ECONNREFUSED, ...; a timeout gives EAGAIN,
+ * as CPython's connect_ex does) and a status only for what is not the
+ * connection's own outcome (a bad handle or address; -EINTR for an
+ * interrupt; WEFT_ECLOSED). */
+WEFT_API weft_status weft_socket_connect_ex(weft_handle sock,
+                                            const void *addr,
+                                            size_t addr_len, int *err);
+
+/* The socket's own address and its peer's. */
+WEFT_API weft_status weft_socket_getsockname(weft_handle sock, void *addr,
+                                             size_t addr_cap,
+                                             size_t *addr_len);
+WEFT_API weft_status weft_socket_getpeername(weft_handle sock, void *addr,
+                                             size_t addr_cap,
+                                             size_t *addr_len);
+
+/* shutdown(2): how is SHUT_RD, SHUT_WR or SHUT_RDWR. */
+WEFT_API weft_status weft_socket_shutdown(weft_handle sock, int how);
+
+/* Socket options, as an int and as bytes.  getsockopt_bytes: cap is the
+ * most that is read (1..1024, as in Python; WEFT_EVALUE otherwise) and *n
+ * what the option filled. */
+WEFT_API weft_status weft_socket_getsockopt(weft_handle sock, int level,
+                                            int name, int *value);
+WEFT_API weft_status weft_socket_getsockopt_bytes(weft_handle sock,
+                                                  int level, int name,
+                                                  void *buf, size_t cap,
+                                                  size_t *n);
+WEFT_API weft_status weft_socket_setsockopt(weft_handle sock, int level,
+                                            int name, int value);
+WEFT_API weft_status weft_socket_setsockopt_bytes(weft_handle sock,
+                                                  int level, int name,
+                                                  const void *buf,
+                                                  size_t len);
+
+/* Send from (buf, len); *sent bytes went (maybe fewer than len).  flags
+ * are MSG_*; MSG_NOSIGNAL is always added, MSG_DONTWAIT makes this one
+ * call non-blocking.  len above SSIZE_MAX (a negative size through an
+ * FFI) is WEFT_EVALUE. */
+WEFT_API weft_status weft_socket_send(weft_handle sock, const void *buf,
+                                      size_t len, int flags, size_t *sent);
+
+/* Send all of (buf, len), through partial sends, signals and waits.  In
+ * timeout mode the timeout bounds the whole call, not each send.  On
+ * failure (-ETIMEDOUT, -EAGAIN in non-blocking mode, -EPIPE, -EINTR,
+ * WEFT_ECLOSED, ...) *sent still says how many bytes went, exactly, so a
+ * caller can resume from buf + *sent and nothing is sent twice. */
+WEFT_API weft_status weft_socket_sendall(weft_handle sock, const void *buf,
+                                         size_t len, int flags,
+                                         size_t *sent);
+
+/* Send a datagram to addr. */
+WEFT_API weft_status weft_socket_sendto(weft_handle sock, const void *buf,
+                                        size_t len, int flags,
+                                        const void *addr, size_t addr_len,
+                                        size_t *sent);
+
+/* Receive up to cap bytes into buf; *n = 0 at end of stream (or for an
+ * empty datagram).  This is also Python's recv_into.  With MSG_WAITALL
+ * the call waits for all cap bytes; it returns fewer (status 0) only at
+ * the end of the stream, or when a timeout, an interrupt, a close or an
+ * error came after some bytes had: those bytes are returned (as recv(2)
+ * does), so nothing received is lost, and the next call meets the
+ * condition again (an interrupt stays pending for it; an error the
+ * system reported once may not come back).  cap above SSIZE_MAX is
+ * WEFT_EVALUE. */
+WEFT_API weft_status weft_socket_recv(weft_handle sock, int flags,
+                                      void *buf, size_t cap, size_t *n);
+
+/* recv, with the sender's address (Python's recvfrom and
+ * recvfrom_into). */
+WEFT_API weft_status weft_socket_recvfrom(weft_handle sock, int flags,
+                                          void *buf, size_t cap, size_t *n,
+                                          void *addr, size_t addr_cap,
+                                          size_t *addr_len);
+
+/* Connect to (host, port) (Python's create_connection): try every
+ * address getaddrinfo gives for it (SOCK_STREAM), in order, until one
+ * connects; each try binds first to (source_host, source_port) when
+ * source_host is not NULL, and connects with `timeout` (which the socket
+ * keeps).  port and source_port are numbers or service names (NULL:
+ * 0).  The error is the last try's, with every try in the message;
+ * WEFT_EGAI if the name does not resolve. */
+WEFT_API weft_status weft_socket_create_connection(const char *host,
+                                                   const char *port,
+                                                   double timeout,
+                                                   const char *source_host,
+                                                   const char *source_port,
+                                                   weft_handle *out);
+
+/* ======================================================================
+ * socket: name resolution
+ *
+ * Resolver failures are WEFT_EGAI, with the EAI_* code as the detail
+ * (weft_last_error_detail) and gai_strerror's text in the message;
+ * EAI_SYSTEM is the -errno it stands for.  A host entry lookup of
+ * gethostbyname_ex or gethostbyaddr that fails after the name resolved
+ * (h_errno) is WEFT_EHOST, with h_errno as the detail (HOST_NOT_FOUND 1,
+ * TRY_AGAIN 2, NO_RECOVERY 3, NO_DATA 4) and hstrerror's text ("Unknown
+ * host"): Python's herror, where WEFT_EGAI is its gaierror.  Resolving
+ * blocks (DNS) and is not interruptible.
+ * ====================================================================== */
+
+/* getaddrinfo(3): resolve (host, port) into a list of results, a handle
+ * (WEFT_KIND_ADDRINFO) read with the calls below and closed with
+ * weft_close.  host and port may be NULL (not both: WEFT_EVALUE); port
+ * is a service name or a number, 0..65535 (WEFT_EVALUE otherwise, where
+ * getaddrinfo(3) would wrap it).  family (AF_UNSPEC: 0), type, proto and
+ * flags (AI_*) filter as in getaddrinfo(3). */
+WEFT_API weft_status weft_addrinfo_new(const char *host, const char *port,
+                                       int family, int type, int proto,
+                                       int flags, weft_handle *out);
+
+/* The number of results. */
+WEFT_API weft_status weft_addrinfo_count(weft_handle ai, size_t *count);
+
+/* Result `index` (0-based; -ENOENT past the end): Python's (family,
+ * type, proto, canonname, sockaddr) without canonname, which is
+ * weft_addrinfo_canonname's. */
+WEFT_API weft_status weft_addrinfo_get(weft_handle ai, size_t index,
+                                       int *family, int *type, int *proto,
+                                       void *addr, size_t addr_cap,
+                                       size_t *addr_len);
+
+/* Result index's canonical name: "" unless AI_CANONNAME was asked for
+ * (then the first result has it). */
+WEFT_API weft_status weft_addrinfo_canonname(weft_handle ai, size_t index,
+                                             char *buf, size_t cap,
+                                             size_t *len);
+
+/* getnameinfo(3): addr's host and service, as text, by NI_* flags.  Two
+ * outputs: WEFT_ERANGE if either is too small (both lengths are set;
+ * NI_MAXHOST = 1025 and NI_MAXSERV = 32 bytes always suffice). */
+WEFT_API weft_status weft_socket_getnameinfo(const void *addr,
+                                             size_t addr_len, int flags,
+                                             char *host, size_t host_cap,
+                                             size_t *host_len, char *serv,
+                                             size_t serv_cap,
+                                             size_t *serv_len);
+
+/* A host name's first IPv4 address, as text; an IPv4 address is returned
+ * as it is. */
+WEFT_API weft_status weft_socket_gethostbyname(const char *name, char *buf,
+                                               size_t cap, size_t *len);
+
+/* Python's gethostbyname_ex(name): (hostname, aliases, addresses), as one
+ * string of three lines, "hostname\naliases\naddresses", each list
+ * separated by spaces (host names and addresses hold neither), either
+ * list possibly empty: "localhost\n\n127.0.0.1".  IPv4 only. */
+WEFT_API weft_status weft_socket_gethostbyname_ex(const char *name,
+                                                  char *buf, size_t cap,
+                                                  size_t *len);
+
+/* Python's gethostbyaddr(address): the same three lines for an IPv4 or
+ * IPv6 address (a host name is resolved first). */
+WEFT_API weft_status weft_socket_gethostbyaddr(const char *address,
+                                               char *buf, size_t cap,
+                                               size_t *len);
+
+/* The machine's host name (gethostname(2)). */
+WEFT_API weft_status weft_socket_gethostname(char *buf, size_t cap,
+                                             size_t *len);
+
+/* A fully qualified name for `name` (NULL or "": this host), as Python's
+ * getfqdn: the first name with a dot among gethostbyaddr's host name and
+ * aliases, else the name itself. */
+WEFT_API weft_status weft_socket_getfqdn(const char *name, char *buf,
+                                         size_t cap, size_t *len);
+
+/* A service's port ("http" -> 80); proto "tcp", "udp" or NULL (any).
+ * -ENOENT if there is no such service. */
+WEFT_API weft_status weft_socket_getservbyname(const char *name,
+                                               const char *proto,
+                                               int *port);
+
+/* A port's service name (80 -> "http").  port 0..65535 (WEFT_EVALUE
+ * otherwise); -ENOENT if none is known. */
+WEFT_API weft_status weft_socket_getservbyport(int port, const char *proto,
+                                               char *buf, size_t cap,
+                                               size_t *len);
+
+/* A protocol's number ("tcp" -> 6); -ENOENT if unknown. */
+WEFT_API weft_status weft_socket_getprotobyname(const char *name,
+                                                int *proto);
+
+/* ======================================================================
+ * socket: address and byte-order helpers
+ * ====================================================================== */
+
+/* Dotted-quad text (inet_aton(3) forms: "127.1" too) to 4 bytes.
+ * WEFT_EVALUE if it does not parse; WEFT_ERANGE if cap < 4. */
+WEFT_API weft_status weft_socket_inet_aton(const char *text, void *buf,
+                                           size_t cap, size_t *n);
+
+/* 4 bytes to dotted-quad text; len must be 4 (WEFT_EVALUE). */
+WEFT_API weft_status weft_socket_inet_ntoa(const void *packed, size_t len,
+                                           char *buf, size_t cap,
+                                           size_t *text_len);
+
+/* Text to the packed address of family (AF_INET: 4 bytes, AF_INET6: 16).
+ * WEFT_EVALUE if it does not parse, -EAFNOSUPPORT for another family. */
+WEFT_API weft_status weft_socket_inet_pton(int family, const char *text,
+                                           void *buf, size_t cap,
+                                           size_t *n);
+
+/* A packed address (len 4 for AF_INET, 16 for AF_INET6: WEFT_EVALUE
+ * otherwise) to text. */
+WEFT_API weft_status weft_socket_inet_ntop(int family, const void *packed,
+                                           size_t len, char *buf,
+                                           size_t cap, size_t *text_len);
+
+/* Byte order: 32-bit (0..2^32-1) and 16-bit (0..65535) values; one out
+ * of range, negative included, is WEFT_EVALUE (Python's OverflowError). */
+WEFT_API weft_status weft_socket_htonl(int64_t x, int64_t *out);
+WEFT_API weft_status weft_socket_ntohl(int64_t x, int64_t *out);
+WEFT_API weft_status weft_socket_htons(int64_t x, int64_t *out);
+WEFT_API weft_status weft_socket_ntohs(int64_t x, int64_t *out);
+
+/* *has = 1 if this system can make IPv6 sockets. */
+WEFT_API weft_status weft_socket_has_ipv6(int *has);
+
+/* ======================================================================
+ * select: select and pollers
+ *
+ * Both wait on handles: sockets, and Events (POLLIN while set, and
+ * always POLLOUT: a thread can wait for data and for an Event in one
+ * call).  Pollers also take raw descriptors.  Readiness bits are the platform's POLLIN,
+ * POLLPRI, POLLOUT, POLLRDHUP, POLLERR, POLLHUP (by name, as constants);
+ * a poller also takes EPOLLET (edge-triggered) and EPOLLONESHOT.  Both
+ * waits are interruptible (weft_thread_interrupt: -EINTR) and resume
+ * across signals with the time left.
+ * ====================================================================== */
+
+/* Python's select.select over handles, without select(2)'s FD_SETSIZE
+ * limit (it is poll(2) underneath).  Each array is rewritten in place:
+ * its ready handles first, in their order, and *rn, *wn, *xn say how many
+ * (0 for each on -ETIMEDOUT).  Ready for reading: POLLIN, POLLHUP or
+ * POLLERR (a read would not block); for writing: POLLOUT or POLLERR;
+ * exceptional: POLLPRI, as select(2) counts them.  An array may be NULL
+ * when its count is 0 (WEFT_EVALUE otherwise).  A handle that is neither
+ * a socket nor an Event, or is closed, is WEFT_EBADHANDLE (nothing is
+ * rewritten); closing one while the call waits ends it with
+ * WEFT_ECLOSED.  With something ready, a pending interrupt stays pending:
+ * the call reports what is ready. */
+WEFT_API weft_status weft_select_wait(weft_handle *rlist, size_t nr,
+                                      weft_handle *wlist, size_t nw,
+                                      weft_handle *xlist, size_t nx,
+                                      double timeout, size_t *rn,
+                                      size_t *wn, size_t *xn);
+
+/* A poller (WEFT_KIND_POLLER): epoll on Linux, poll(2) elsewhere; flags
+ * WEFT_POLLER_POLL asks for the poll(2) backend here too (for testing
+ * it).  Any number of threads may use one poller; closing it wakes those
+ * blocked in weft_poller_poll with WEFT_ECLOSED. */
+#define WEFT_POLLER_POLL 1
+WEFT_API weft_status weft_poller_new(int flags, weft_handle *out);
+
+/* Watch `target` (a socket or an Event handle) for `events`; a wait
+ * reports `key` with the bits that are ready.  -EEXIST if target is
+ * registered already; WEFT_EVALUE for unknown bits.  Closing the target
+ * unregisters it.  The poll(2) backend emulates EPOLLET for handles: a
+ * reported bit stays quiet until an operation on the socket would block
+ * (the point where an edge-triggered reader stops) or the registration is
+ * modified; a thread already asleep in that backend's poll sees such a
+ * re-arm within 10 ms. */
+WEFT_API weft_status weft_poller_register(weft_handle poller,
+                                          weft_handle target,
+                                          uint32_t events, int64_t key);
+/* Change the events and key of a registration (-ENOENT if there is
+ * none); this also re-arms an EPOLLONESHOT registration. */
+WEFT_API weft_status weft_poller_modify(weft_handle poller,
+                                        weft_handle target, uint32_t events,
+                                        int64_t key);
+/* -ENOENT if target is not registered. */
+WEFT_API weft_status weft_poller_unregister(weft_handle poller,
+                                            weft_handle target);
+
+/* The same for a raw descriptor, which stays the caller's: unregister it
+ * before closing it (the kernel's rule for epoll).  The poll(2) backend
+ * treats EPOLLET on a raw descriptor as EPOLLONESHOT. */
+WEFT_API weft_status weft_poller_register_fd(weft_handle poller, int fd,
+                                             uint32_t events, int64_t key);
+WEFT_API weft_status weft_poller_modify_fd(weft_handle poller, int fd,
+                                           uint32_t events, int64_t key);
+WEFT_API weft_status weft_poller_unregister_fd(weft_handle poller, int fd);
+
+/* The epoll descriptor (owned by the poller: do not close it), which
+ * polls readable while registrations are ready, so a poller can sit in
+ * another event loop (Python's epoll.fileno).  WEFT_ENOTSUP for the
+ * poll(2) backend. */
+WEFT_API weft_status weft_poller_fileno(weft_handle poller, int *fd);
+
+/* Wait up to `timeout` for registrations to be ready, then fill up to
+ * cap (>= 1) pairs (keys[i], events[i]); *n is how many.  More ready
+ * than cap are reported by the next call.  -ETIMEDOUT if none was
+ * ready in time (*n = 0). */
+WEFT_API weft_status weft_poller_poll(weft_handle poller, double timeout,
+                                      int64_t *keys, uint32_t *events,
+                                      size_t cap, size_t *n);
+
+/* ======================================================================
+ * io: buffered streams
+ *
+ * A stream (WEFT_KIND_STREAM) is Python's buffered binary file over a
+ * descriptor: a socket's (weft_socket_makefile) or any other (a pipe, a
+ * file, a terminal).  It works on its own duplicate of the descriptor,
+ * so the stream and the socket (or the caller's descriptor) close
+ * independently, as in Python.
+ *
+ * Reads never lose data: a read that fails (-ETIMEDOUT, -EAGAIN, -EINTR,
+ * WEFT_ECLOSED, an error) keeps whatever it had read in the stream's
+ * buffer for the next read, and hands out nothing.  So in non-blocking
+ * mode read(n) with fewer than n bytes there is -EAGAIN, not a short
+ * read (a short read means the end of the stream); read1 returns what is
+ * there.  readline and readall follow the string rule for bytes:
+ * WEFT_ERANGE with *n the size needed (nothing is NUL-terminated), the
+ * data staying buffered for the call that has room; a retry after the
+ * end of the stream returns the same bytes without reading again.
+ * Reads and writes may run at once on one stream (Python's
+ * BufferedRWPair): each side has its own lock, and a thread waiting for
+ * a side another thread holds is interruptible and woken by close.
+ *
+ * A socket's descriptor is read and written with MSG_DONTWAIT; any other
+ * is put in O_NONBLOCK mode, which a duplicate shares with the original:
+ * the caller's pipe or terminal becomes non-blocking too (mind one shared
+ * with other programs).  A stream has
+ * a timeout like a socket's: weft_socket_makefile copies the socket's
+ * timeout of that moment (Python's SocketIO reads it on every call);
+ * weft_stream_new starts blocking.  weft_close flushes first and returns
+ * the flush's status (the handle is closed whatever it is): a writer
+ * blocked on the stream wakes with WEFT_ECLOSED, then the close writes
+ * out what is buffered, within the stream's timeout (interruptible).
+ * ====================================================================== */
+
+/* A stream over a duplicate of fd.  mode has 'r' and/or 'w' ('b' is
+ * accepted and means nothing: streams are bytes); buffering -1 is the
+ * default size (8192), 0 unbuffered (each read is one read(2), readline
+ * reads byte by byte, each write is written at once), 1 line-buffered
+ * writes (a write holding '\n' flushes), > 1 the buffer's size. */
+WEFT_API weft_status weft_stream_new(int fd, const char *mode,
+                                     int64_t buffering, weft_handle *out);
+
+/* Python's socket.makefile: a stream over a duplicate of the socket's
+ * descriptor, with its timeout. */
+WEFT_API weft_status weft_socket_makefile(weft_handle sock,
+                                          const char *mode,
+                                          int64_t buffering,
+                                          weft_handle *out);
+
+/* Read up to cap bytes: until cap bytes came or the end of the stream (a
+ * short *n means the end; 0 at the end).  Unbuffered: at most one
+ * read(2). */
+WEFT_API weft_status weft_stream_read(weft_handle stream, void *buf,
+                                      size_t cap, size_t *n);
+
+/* Read up to cap bytes with at most one read(2) (none if data is
+ * buffered): Python's read1. */
+WEFT_API weft_status weft_stream_read1(weft_handle stream, void *buf,
+                                       size_t cap, size_t *n);
+
+/* Read to the end of the stream (string rule: WEFT_ERANGE keeps it). */
+WEFT_API weft_status weft_stream_readall(weft_handle stream, void *buf,
+                                         size_t cap, size_t *n);
+
+/* Read a line: through the next '\n' (kept), at most `limit` bytes
+ * (limit < 0: no limit), or to the end of the stream (0 bytes at the
+ * end).  String rule: WEFT_ERANGE keeps the line. */
+WEFT_API weft_status weft_stream_readline(weft_handle stream, int64_t limit,
+                                          void *buf, size_t cap, size_t *n);
+
+/* Write (buf, len) into the buffer, writing it out as it fills.
+ * *written is how much of buf the stream took; it is less than len only
+ * on failure (-EAGAIN, -ETIMEDOUT, -EPIPE, ...; the rest was not
+ * taken). */
+WEFT_API weft_status weft_stream_write(weft_handle stream, const void *buf,
+                                       size_t len, size_t *written);
+
+/* Write out what is buffered. */
+WEFT_API weft_status weft_stream_flush(weft_handle stream);
+
+/* The stream's descriptor (its own duplicate; do not close it). */
+WEFT_API weft_status weft_stream_fileno(weft_handle stream, int *fd);
+
+/* *readable / *writable = 1 if the mode allows reading / writing. */
+WEFT_API weft_status weft_stream_readable(weft_handle stream,
+                                          int *readable);
+WEFT_API weft_status weft_stream_writable(weft_handle stream,
+                                          int *writable);
+
+/* The stream's timeout, as for sockets. */
+WEFT_API weft_status weft_stream_set_timeout(weft_handle stream,
+                                             double timeout);
+WEFT_API weft_status weft_stream_get_timeout(weft_handle stream,
+                                             double *timeout);
 
 #ifdef __cplusplus
 }

@@ -2,11 +2,15 @@
  *
  * Threads with names running at once and joined with their results, a Lock
  * protecting a counter, an Event, a Timer that fires and one that is
- * cancelled, and what an error looks like.  Every call goes through the
+ * cancelled, a TCP server and client talking through buffered streams
+ * with select watching a socket and an Event, and what an error looks
+ * like.  Every call goes through the
  * public ABI in abi/weft.h, exactly as a binding would make it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "weft.h"
 
@@ -159,6 +163,91 @@ static void demo_timers(void) {
   must(weft_close(cancelled), "close");
 }
 
+/* ---- sockets, streams, select ------------------------------------------ */
+
+/* The server: accept one client, read lines through a stream and answer
+ * each in capitals, until the client ends the connection. */
+static int echo_server(void *arg) {
+  weft_handle listener = *(weft_handle *)arg, conn, in;
+  unsigned char peer[WEFT_SOCKADDR_MAX];
+  size_t peer_len, n, sent;
+  char line[256];
+  must(weft_socket_accept(listener, peer, sizeof peer, &peer_len, &conn),
+       "socket_accept");
+  must(weft_socket_makefile(conn, "r", -1, &in), "socket_makefile");
+  while (weft_stream_readline(in, -1, line, sizeof line, &n) == 0 && n > 0) {
+    for (size_t i = 0; i < n; i++)
+      if (line[i] >= 'a' && line[i] <= 'z')
+        line[i] = (char)(line[i] - 'a' + 'A');
+    must(weft_socket_sendall(conn, line, n, 0, &sent), "socket_sendall");
+  }
+  must(weft_close(in), "close");
+  must(weft_close(conn), "close");
+  return 0;
+}
+
+static void demo_sockets(void) {
+  weft_handle listener, server, client, replies, quit;
+  unsigned char addr[WEFT_SOCKADDR_MAX];
+  size_t addr_len, n, written;
+  char host[64], port[16], line[256];
+  int family, portnum;
+  uint32_t flowinfo, scope_id;
+  section("Sockets, streams and select");
+  must(weft_socket_new(AF_INET, SOCK_STREAM, 0, &listener), "socket_new");
+  must(weft_sockaddr_make(AF_INET, "127.0.0.1", 9, 0, 0, 0, addr, sizeof addr,
+                          &addr_len),
+       "sockaddr_make");
+  must(weft_socket_bind(listener, addr, addr_len), "socket_bind");
+  must(weft_socket_listen(listener, 4), "socket_listen");
+  must(weft_socket_getsockname(listener, addr, sizeof addr, &addr_len),
+       "socket_getsockname");
+  must(weft_sockaddr_parse(addr, addr_len, &family, host, sizeof host, &n,
+                           &portnum, &flowinfo, &scope_id),
+       "sockaddr_parse");
+  printf("  a server listens on %s:%d, on a thread of its own\n", host,
+         portnum);
+  must(weft_thread_new(echo_server, &listener, "server", &server),
+       "thread_new");
+  must(weft_thread_start(server), "thread_start");
+
+  snprintf(port, sizeof port, "%d", portnum);
+  must(weft_socket_create_connection("localhost", port, 5, NULL, NULL,
+                                     &client),
+       "socket_create_connection");
+  must(weft_socket_makefile(client, "rw", -1, &replies), "socket_makefile");
+  must(weft_event_new(&quit), "event_new");
+  const char *lines[] = {"hello, weft\n", "one ABI, every language\n"};
+  for (int i = 0; i < 2; i++) {
+    must(weft_stream_write(replies, lines[i], strlen(lines[i]), &written),
+         "stream_write");
+    must(weft_stream_flush(replies), "stream_flush");
+    /* Wait for the reply or for the Event, whichever comes first. */
+    weft_handle ready[2] = {client, quit};
+    size_t rn, wn, xn;
+    must(weft_select_wait(ready, 2, NULL, 0, NULL, 0, 5, &rn, &wn, &xn),
+         "select_wait");
+    must(weft_stream_readline(replies, -1, line, sizeof line, &n),
+         "stream_readline");
+    printf("  sent %.*s, select found the %s ready, read back %.*s\n",
+           (int)strlen(lines[i]) - 1, lines[i],
+           ready[0] == client ? "socket" : "event", (int)n - 1, line);
+  }
+  must(weft_socket_shutdown(client, SHUT_WR), "socket_shutdown");
+  must(weft_thread_join(server, 10), "thread_join");
+  must(weft_close(replies), "close");
+  must(weft_close(client), "close");
+  must(weft_close(quit), "close");
+  must(weft_close(server), "close");
+
+  /* Nobody listens on the port once the listener is closed. */
+  must(weft_close(listener), "close");
+  weft_status st = weft_socket_create_connection("127.0.0.1", port, 5, NULL,
+                                                 NULL, &client);
+  printf("  connecting once the server is gone: %s\n    \"%s\"\n",
+         weft_err_name(st), weft_last_error_message());
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 static void demo_errors(void) {
@@ -183,6 +272,7 @@ int main(void) {
   demo_threads();
   demo_event();
   demo_timers();
+  demo_sockets();
   demo_errors();
   must(weft_thread_shutdown(10), "thread_shutdown");
   printf("\nDone.  The reference manual is abi/weft.h.\n");

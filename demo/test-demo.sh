@@ -38,6 +38,12 @@ check "the first timer fires" shows "[timer-a] fired after"
 check "the cancelled timer never runs" test "$(count '\[timer-b\] fired')" -eq 0
 check "the cancelled timer's result is WEFT_ECLOSED" \
   shows "its result is WEFT_ECLOSED"
+check "the server answers each line in capitals, through streams" \
+  shows "read back HELLO, WEFT"
+check "select reports the socket, not the Event" \
+  test "$(count 'select found the socket ready')" -eq 2
+check "connecting to a closed port is refused, with the address" \
+  shows "socket_create_connection 127.0.0.1:"
 check "releasing an unlocked lock is WEFT_ESTATE, with a message" \
   shows "WEFT_ESTATE ("
 check "and the message names the operation" \

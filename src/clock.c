@@ -18,8 +18,13 @@ weft_status weft__deadline_init(weft__deadline *d, double timeout,
   if (isnan(timeout))
     return weft__error(WEFT_EVALUE, 0, "%s: timeout is NaN", what);
   d->forever = timeout < 0 || isinf(timeout);
+  if (d->forever) { /* no clock read: the hot path of blocking calls */
+    d->at.tv_sec = 0;
+    d->at.tv_nsec = 0;
+    return 0;
+  }
   weft__now(&d->at);
-  if (d->forever || timeout == 0)
+  if (timeout == 0)
     return 0;
   /* Past ~292 years a deadline is as good as forever. */
   if (timeout > 9.2e9) {
@@ -43,6 +48,23 @@ int weft__deadline_expired(const weft__deadline *d) {
   weft__now(&now);
   return now.tv_sec > d->at.tv_sec ||
          (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec);
+}
+
+int weft__deadline_left(const weft__deadline *d, struct timespec *rel) {
+  struct timespec now;
+  weft__now(&now);
+  rel->tv_sec = d->at.tv_sec - now.tv_sec;
+  rel->tv_nsec = d->at.tv_nsec - now.tv_nsec;
+  if (rel->tv_nsec < 0) {
+    rel->tv_sec--;
+    rel->tv_nsec += 1000000000L;
+  }
+  if (rel->tv_sec < 0 || (rel->tv_sec == 0 && rel->tv_nsec == 0)) {
+    rel->tv_sec = 0;
+    rel->tv_nsec = 0;
+    return 0;
+  }
+  return 1;
 }
 
 WEFT_API double weft_monotonic(void) {
@@ -102,6 +124,7 @@ void weft__intr_init(weft__intr *in) {
   atomic_init(&in->pending, 0);
   in->word = NULL;
   in->cv = NULL;
+  in->fd = -1;
 }
 
 void weft__intr_raise(weft__intr *in) {
@@ -114,12 +137,17 @@ void weft__intr_raise(weft__intr *in) {
   for (unsigned round = 0;; round++) {
     pthread_mutex_lock(&in->mu);
     int again = atomic_load(&in->pending) &&
-                (in->word != NULL || in->cv != NULL);
+                (in->word != NULL || in->cv != NULL || in->fd >= 0);
     if (again) {
       if (in->word != NULL)
         weft__futex_wake(in->word, INT32_MAX);
       if (in->cv != NULL)
         pthread_cond_broadcast(in->cv);
+      if (in->fd >= 0) {
+        uint64_t one = 1;
+        ssize_t w = write(in->fd, &one, sizeof one);
+        (void)w; /* EAGAIN: the counter is huge, i.e. readable already */
+      }
     }
     pthread_mutex_unlock(&in->mu);
     if (!again)
@@ -134,9 +162,9 @@ void weft__intr_raise(weft__intr *in) {
 }
 
 /* Start a sleep: -EINTR if an interrupt is pending (consumed), else 0
- * with the sleep registered in `in`. */
+ * with the sleep registered in `in` (one of word, cv, fd). */
 static int intr_enter(weft__intr *in, _Atomic uint32_t *word,
-                      pthread_cond_t *cv) {
+                      pthread_cond_t *cv, int fd) {
   pthread_mutex_lock(&in->mu);
   if (atomic_exchange(&in->pending, 0)) {
     pthread_mutex_unlock(&in->mu);
@@ -144,37 +172,49 @@ static int intr_enter(weft__intr *in, _Atomic uint32_t *word,
   }
   in->word = word;
   in->cv = cv;
+  in->fd = fd;
   pthread_mutex_unlock(&in->mu);
   return 0;
 }
 
-static void intr_leave(weft__intr *in) {
+void weft__intr_leave(weft__intr *in) {
   pthread_mutex_lock(&in->mu);
   in->word = NULL;
   in->cv = NULL;
+  in->fd = -1;
   pthread_mutex_unlock(&in->mu);
+}
+
+int weft__intr_enter_fd(weft__intr *in, int fd) {
+  return intr_enter(in, NULL, NULL, fd);
 }
 
 int weft__wait_futex(_Atomic uint32_t *word, uint32_t expected,
                      const weft__deadline *d) {
   weft__intr *in = weft__intr_self();
-  if (in != NULL && intr_enter(in, word, NULL) < 0)
+  if (in != NULL && intr_enter(in, word, NULL, -1) < 0)
     return -EINTR;
   int r = weft__futex_wait(word, expected, d);
   if (in != NULL)
-    intr_leave(in);
+    weft__intr_leave(in);
   return r == -EINTR ? 0 : r; /* a signal: re-check, sleep again */
 }
 
 int weft__wait_cond(pthread_cond_t *cv, pthread_mutex_t *mu,
                     const weft__deadline *d) {
   weft__intr *in = weft__intr_self();
-  if (in != NULL && intr_enter(in, NULL, cv) < 0)
+  if (in != NULL && intr_enter(in, NULL, cv, -1) < 0)
     return -EINTR;
   int r = weft__cond_wait(cv, mu, d);
   if (in != NULL)
-    intr_leave(in);
+    weft__intr_leave(in);
   return r;
+}
+
+void weft__intr_keep(void) {
+  weft__intr *in = weft__intr_self();
+  if (in != NULL)
+    atomic_store(&in->pending, 1);
 }
 
 weft_status weft__interrupted(const char *what) {

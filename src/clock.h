@@ -67,6 +67,7 @@ typedef struct weft__intr {
   _Atomic int pending;
   _Atomic uint32_t *word; /* the futex the thread sleeps on, or NULL */
   pthread_cond_t *cv;     /* the condvar it sleeps on, or NULL */
+  int fd;                 /* an eventfd its poll(2) watches, or -1 */
 } weft__intr;
 
 void weft__intr_init(weft__intr *in);
@@ -90,6 +91,24 @@ int weft__wait_futex(_Atomic uint32_t *word, uint32_t expected,
 /* Interruptible weft__cond_wait: 0 (re-check), -ETIMEDOUT or -EINTR. */
 int weft__wait_cond(pthread_cond_t *cv, pthread_mutex_t *mu,
                     const weft__deadline *d);
+
+/* For waits in poll(2) and epoll_wait (fdwait.c, poller.c): begin a
+ * sleep whose wake-up is a write to the eventfd `fd`.  -EINTR if an
+ * interrupt was pending (consumed; the caller returns it without
+ * sleeping), else 0 with fd registered until weft__intr_leave.  An
+ * interrupt that comes meanwhile writes 1 to fd: the sleeper drains it,
+ * leaves, and its caller re-checks, as after any wake-up. */
+int weft__intr_enter_fd(weft__intr *in, int fd);
+void weft__intr_leave(weft__intr *in);
+
+/* The time left until d, into *rel: 0 if it has passed (rel is then
+ * {0, 0}), 1 otherwise.  Not for `forever` deadlines. */
+int weft__deadline_left(const weft__deadline *d, struct timespec *rel);
+
+/* A call that consumed an interrupt (-EINTR from a wait) but returns
+ * something else (it had made progress it must report) puts it back: the
+ * calling thread's next blocking call returns -EINTR. */
+void weft__intr_keep(void);
 
 /* Record the -EINTR of an interrupted call: "<what>: interrupted". */
 weft_status weft__interrupted(const char *what);

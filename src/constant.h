@@ -23,5 +23,7 @@ typedef struct weft__constant_table {
 
 extern const weft__constant_table weft__core_constants;
 extern const weft__constant_table weft__errno_constants;
+/* socket_const.c: the socket and select modules' platform constants. */
+extern const weft__constant_table weft__socket_constants;
 
 #endif

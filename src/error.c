@@ -27,6 +27,7 @@ static const weft__code codes[] = {
     {WEFT_EFFI, "WEFT_EFFI", "foreign function interface error"},
     {WEFT_ENOTSUP, "WEFT_ENOTSUP", "not supported"},
     {WEFT_EBROKEN, "WEFT_EBROKEN", "barrier broken"},
+    {WEFT_EHOST, "WEFT_EHOST", "host entry lookup failed"},
 };
 
 static const weft__code *find_code(weft_status code) {
@@ -79,6 +80,22 @@ weft_status weft__error(weft_status code, int detail, const char *fmt, ...) {
   return code;
 }
 
+weft_status weft__error_text(weft_status code, int detail, const char *what,
+                             const char *text) {
+  size_t cap = sizeof last.message, n = strlen(what), m = strlen(text);
+  if (n > cap - 3)
+    n = cap - 3;
+  if (m > cap - 3 - n)
+    m = cap - 3 - n;
+  memcpy(last.message, what, n);
+  memcpy(last.message + n, ": ", 2);
+  memcpy(last.message + n + 2, text, m);
+  last.message[n + 2 + m] = '\0';
+  last.code = code;
+  last.detail = detail;
+  return code;
+}
+
 weft_status weft__errno(int err, const char *what) {
   const char *text = strerrordesc_np(err); /* NULL for an unknown number */
   if (text == NULL)
@@ -116,6 +133,7 @@ static const weft__constant core_constants[] = {
     WEFT__CONST(WEFT_EFFI),
     WEFT__CONST(WEFT_ENOTSUP),
     WEFT__CONST(WEFT_EBROKEN),
+    WEFT__CONST(WEFT_EHOST),
     WEFT__CONST(WEFT_KIND_THREAD),
     WEFT__CONST(WEFT_KIND_TIMER),
     WEFT__CONST(WEFT_KIND_LOCK),
@@ -127,6 +145,10 @@ static const weft__constant core_constants[] = {
     WEFT__CONST(WEFT_KIND_HOOK),
     WEFT__CONST(WEFT_KIND_BARRIER),
     WEFT__CONST(WEFT_KIND_DISPATCHER),
+    WEFT__CONST(WEFT_KIND_SOCKET),
+    WEFT__CONST(WEFT_KIND_POLLER),
+    WEFT__CONST(WEFT_KIND_STREAM),
+    WEFT__CONST(WEFT_KIND_ADDRINFO),
     WEFT__CONST(WEFT_VERSION_MAJOR),
     WEFT__CONST(WEFT_VERSION_MINOR),
     WEFT__CONST(WEFT_VERSION_PATCH),

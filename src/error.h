@@ -11,6 +11,12 @@
 weft_status weft__error(weft_status code, int detail, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* weft__error(code, detail, "%s: %s", what, text), without printf: for
+ * failures that are routine on a hot path (-EAGAIN in non-blocking
+ * mode). */
+weft_status weft__error_text(weft_status code, int detail, const char *what,
+                             const char *text);
+
 /* weft__error(-err, err, "what: strerror") for an OS error number. */
 weft_status weft__errno(int err, const char *what);
 
@@ -19,6 +25,16 @@ weft_status weft__errno(int err, const char *what);
   do {                                                                      \
     if ((p) == NULL)                                                        \
       return weft__error(WEFT_EVALUE, 0, "%s: " #p " is NULL", (what));    \
+  } while (0)
+
+/* An output buffer: NULL with cap > 0 is WEFT_EVALUE (NULL with cap 0
+ * asks for the size, which the call answers with WEFT_ERANGE).  Checked
+ * first, with the other arguments, before any work. */
+#define WEFT__CHECK_BUF(buf, cap, what)                                     \
+  do {                                                                      \
+    if ((buf) == NULL && (cap) > 0)                                         \
+      return weft__error(WEFT_EVALUE, 0, "%s: " #buf " is NULL with " #cap  \
+                         " %zu", (what), (size_t)(cap));                    \
   } while (0)
 
 /* Copy a NUL-terminated string out by the ABI's (buf, cap, len) rule. */

@@ -1,24 +1,39 @@
-/* event.c - Event: a flag, a generation counter and a condition variable. */
+/* event.c - Event: a flag, a generation counter and a condition variable;
+ * and, for select and pollers, an eventfd that polls readable exactly
+ * while the flag is set. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "error.h"
+#include "fdwait.h"
 #include "handle.h"
+#include "pollable.h"
 
-/* Invariants: every field is read and written under `mu`; `gen` grows by
- * one on every set(), so a waiter that saw generation g was woken by a
- * set() iff gen != g, even if clear() already lowered the flag again (a
- * set() immediately followed by clear() still releases every thread that
- * was waiting, as in CPython). */
+/* Invariants: every field but `pl` is read and written under `mu`; `gen`
+ * grows by one on every set(), so a waiter that saw generation g was woken
+ * by a set() iff gen != g, even if clear() already lowered the flag again
+ * (a set() immediately followed by clear() still releases every thread
+ * that was waiting, as in CPython).  `efd` is -1 until select or a poller
+ * first asks for it; from then on its counter is 1 while `flag` is set and
+ * 0 while it is clear, and its number stays the same until destroy (a
+ * fork child gets a new eventfd under the same number). */
 typedef struct eventobj {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   uint64_t gen;
   int flag;
   int closed;
+  int efd;
+  weft__pollable pl; /* its own mu (poller.c) */
 } eventobj;
 
 WEFT_API weft_status weft_event_new(weft_handle *out) {
@@ -32,8 +47,11 @@ WEFT_API weft_status weft_event_new(weft_handle *out) {
     return weft__errno(-r, "event_new");
   }
   pthread_mutex_init(&e->mu, NULL);
+  e->efd = -1;
+  weft__pollable_init(&e->pl);
   weft_status st = weft__handle_new(WEFT_KIND_EVENT, e, out);
   if (st < 0) {
+    weft__pollable_destroy(&e->pl);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->mu);
     free(e);
@@ -51,10 +69,33 @@ static weft_status event_change(weft_handle event, int flag,
   if (flag && !e->flag) {
     e->gen++;
     pthread_cond_broadcast(&e->cv);
+    if (e->efd >= 0)
+      weft__eventfd_raise(e->efd);
+  } else if (!flag && e->flag && e->efd >= 0) {
+    weft__eventfd_drain(e->efd);
   }
   e->flag = flag;
   pthread_mutex_unlock(&e->mu);
+  if (!flag) /* where an edge-triggered waiter stops (pollable.h) */
+    weft__pollable_rearm(&e->pl);
   weft__handle_unpin(event);
+  return 0;
+}
+
+weft_status weft__event_pollable(void *obj, weft__pollable **p, int *fd) {
+  eventobj *e = obj;
+  pthread_mutex_lock(&e->mu);
+  if (e->efd < 0) {
+    e->efd = eventfd(e->flag ? 1 : 0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (e->efd < 0) {
+      int err = errno;
+      pthread_mutex_unlock(&e->mu);
+      return -err;
+    }
+  }
+  *fd = e->efd;
+  pthread_mutex_unlock(&e->mu);
+  *p = &e->pl;
   return 0;
 }
 
@@ -120,20 +161,34 @@ static void event_close(void *obj) {
   e->closed = 1;
   pthread_cond_broadcast(&e->cv);
   pthread_mutex_unlock(&e->mu);
+  weft__pollable_close(&e->pl); /* efd is open until destroy */
 }
 
 /* Runs when no pin is left: no thread is inside cond_wait. */
 static void event_destroy(void *obj) {
   eventobj *e = obj;
+  if (e->efd >= 0)
+    close(e->efd);
+  weft__pollable_destroy(&e->pl);
   pthread_cond_destroy(&e->cv);
   pthread_mutex_destroy(&e->mu);
   free(e);
 }
 
+/* The eventfd is the parent's too: the child gets its own, under the
+ * same number (pollers re-add it after this, poller.c). */
 static void event_atfork_child(void *obj) {
   eventobj *e = obj;
   pthread_mutex_init(&e->mu, NULL);
   weft__cond_init(&e->cv);
+  weft__pollable_atfork_child(&e->pl);
+  if (e->efd >= 0) {
+    int fd = eventfd(e->flag ? 1 : 0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd >= 0) {
+      dup3(fd, e->efd, O_CLOEXEC);
+      close(fd);
+    }
+  }
 }
 
 static const weft__kind_ops event_ops = {.name = "event",

@@ -236,6 +236,15 @@ WEFT_API weft_status weft_close(weft_handle h) {
     if (st != 0)
       return st < 0 ? st : 0;
   }
+  if (ops->flush) {
+    void *obj = weft__handle_pin(h, kind, "close");
+    if (obj == NULL)
+      return WEFT_EBADHANDLE;
+    weft_status flushed = ops->flush(obj);
+    weft_status st = weft__handle_close_now(h);
+    weft__handle_unpin(h);
+    return st < 0 ? st : flushed;
+  }
   return weft__handle_close_now(h);
 }
 

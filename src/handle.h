@@ -115,6 +115,15 @@ typedef struct weft__kind_ops {
    * close as usual, 1 to keep the handle open (the kind arranged a later
    * weft__handle_close_now), or a negative status to refuse. */
   weft_status (*before_close)(void *obj);
+  /* Optional: work that weft_close does before it closes, whose failure
+   * it reports without keeping the handle open (a stream's flush).
+   * weft_close calls it once, after before_close, with a pin held; it may
+   * block (ended by the object's own timeout or weft_thread_interrupt).
+   * Whatever it returns, weft_close then closes the handle, and returns
+   * its status (0 or the negative status it recorded with weft__error),
+   * unless the close itself failed (another thread closed the handle
+   * meanwhile: WEFT_EBADHANDLE). */
+  weft_status (*flush)(void *obj);
   /* Kinds with their own slot layout set these two instead of the above:
    * close the handle, and tell whether it is open. */
   weft_status (*custom_close)(weft_handle h);

@@ -26,6 +26,7 @@ LD_PRELOAD (set by tests/run-host) reaches them.
 import ctypes
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -46,14 +47,22 @@ BAD_HANDLES = [("0", 0), ("-1", -1), ("2^53", 2 ** 53),
 ARG_KINDS = {"h": "any", "thread": "thread", "timer": "timer",
              "lock": "lock", "rlock": "rlock", "cond": "condition",
              "sem": "semaphore", "event": "event", "local": "local",
-             "barrier": "barrier", "dispatcher": "dispatcher"}
+             "barrier": "barrier", "dispatcher": "dispatcher",
+             "sock": "socket", "poller": "poller", "target": "socket",
+             "stream": "stream", "ai": "addrinfo"}
 # Kinds an argument also accepts (a Timer is a Thread; a Condition's lock
-# may be an RLock).
-ALSO_ACCEPTS = {"thread": ["timer"], "lock": ["rlock"]}
+# may be an RLock; a poller watches sockets and Events).
+ALSO_ACCEPTS = {"thread": ["timer"], "lock": ["rlock"], "socket": ["event"]}
 # Arguments for which 0 is a valid handle (documented in weft.h).
 ZERO_IS_VALID = {("weft_condition_new", "lock")}
 # Valid values for particular arguments (default: see valid_value).
 VALID_VALUES = {("weft_constant_get", "name"): b"WEFT_EBADHANDLE"}
+# Valid values by argument name, for every function: an address is
+# 127.0.0.1:9 as a struct sockaddr_in; a family AF_INET; a mode "r".
+SOCKADDR_IN = (socket.AF_INET.to_bytes(2, sys.byteorder) + (9).to_bytes(2, "big")
+               + bytes([127, 0, 0, 1]) + bytes(8))
+VALID_BY_NAME = {"addr": SOCKADDR_IN, "addr_len": len(SOCKADDR_IN),
+                 "family": socket.AF_INET, "mode": b"r"}
 
 # Functions with neither a handle nor an out-pointer, returning
 # weft_status: what to call them with, and what must come back
@@ -71,10 +80,12 @@ SPECIAL = {
     # Nothing to wait for: returns at once.
     "weft_thread_shutdown": [((0.0,), "any", "timeout 0")],
     "weft_last_error_code": [((), "any", "no arguments")],
+    "weft_socket_set_default_timeout": [
+        ((float("nan"),), [WEFT_EVALUE], "a NaN timeout")],
 }
 # Values for the int arguments of functions that cannot fail.
 ODD_INTS = [0, 1, -1, 2 ** 31 - 1, -2 ** 31, WEFT_EBADHANDLE, -10099]
-BUF_LEN = 64
+BUF_LEN = 128  # WEFT_SOCKADDR_MAX: an address buffer must hold that
 
 
 # ---------------------------------------------------------------------------
@@ -91,7 +102,8 @@ def arg_kind(fn, arg):
 def is_buffer(fn, i):
     """Argument i is an output buffer: followed by its size_t cap."""
     args = fn["args"]
-    return (i + 1 < len(args) and args[i + 1]["name"] == "cap"
+    return (i + 1 < len(args) and (args[i + 1]["name"] == "cap" or
+                                   args[i + 1]["name"].endswith("_cap"))
             and (args[i]["c"] in ("char *", "void *")
                  or args[i]["ctype"].startswith("POINTER(")))
 
@@ -221,6 +233,15 @@ class Child(object):
             "timer": lambda: self.func("weft_timer_new")(
                 3600.0, self.noop["weft_thread_fn"], None,
                 b"abi-bad-input", ctypes.byref(out)),
+            # Non-blocking, so a control recv or accept returns at once.
+            "socket": lambda: self.func("weft_socket_new")(
+                socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK, 0,
+                ctypes.byref(out)),
+            "poller": lambda: self.func("weft_poller_new")(
+                0, ctypes.byref(out)),
+            "stream": lambda: self.new_stream(out),
+            "addrinfo": lambda: self.func("weft_addrinfo_new")(
+                b"127.0.0.1", b"7", 0, 0, 0, 0, ctypes.byref(out)),
         }.get(kind)
         if make is None:
             raise RuntimeError("no way to make a %r handle: teach "
@@ -230,6 +251,17 @@ class Child(object):
             raise RuntimeError("cannot make a valid %s handle: status %d "
                                "(%s)" % (kind, st, self.last_message()))
         return out.value
+
+    def new_stream(self, out):
+        """A non-blocking read-write stream over one end of a socket pair
+        (the other end stays open, so reads find no data and no EOF)."""
+        if not hasattr(self, "pair"):
+            self.pair = socket.socketpair()
+        st = self.func("weft_stream_new")(self.pair[0].fileno(), b"rw", -1,
+                                          ctypes.byref(out))
+        if st == 0:
+            st = self.func("weft_stream_set_timeout")(out.value, 0.0)
+        return st
 
     def wrong_kind(self, kind):
         accepted = [kind] + ALSO_ACCEPTS.get(kind, [])
@@ -255,6 +287,9 @@ class Child(object):
         c, ct = a["c"], a["ctype"]
         if (fn["name"], a["name"]) in VALID_VALUES:
             return VALID_VALUES[(fn["name"], a["name"])]
+        if a["name"] in VALID_BY_NAME and not is_buffer(fn, i) and \
+                not ct.startswith("POINTER("):
+            return VALID_BY_NAME[a["name"]]
         if c == "weft_handle":
             return self.new_handle(arg_kind(fn, a))
         if ct in self.cbtypes:
@@ -276,7 +311,7 @@ class Child(object):
             return b"weft-abi-test"
         if c in ("void *", "char *"):
             return None  # user data (arg, value)
-        if a["name"] == "cap":
+        if a["name"] == "cap" or a["name"].endswith("_cap"):
             return BUF_LEN
         if ct == "c_double":
             return 0.0  # a timeout that polls, an interval of 0
@@ -435,7 +470,9 @@ def judge(fn, case, r):
     msg = r.get("last_message") or ""
     if not msg:
         return "no message in weft_last_error_message()"
-    if not msg.startswith(op + ":") and not msg.split(":")[0].endswith(op):
+    # "socket_bind: ..." or, naming an address, "socket_bind 1.2.3.4:80: ...".
+    if not msg.startswith(op + ":") and not msg.startswith(op + " ") \
+            and not msg.split(":")[0].endswith(op):
         return ("weft_last_error_message() %r does not start with the "
                 "operation (%s: ...)" % (msg, op))
     return ""
