@@ -11,9 +11,15 @@ Each figure is printed beside its baseline, measured in the same run:
   and destroys a PyThreadState per call and the SWIG module keeps one per
   thread.
 
+- loopback TCP through weft.socket on each backend against the stdlib's
+  socket module (the baseline), both talking to the same stdlib peer in a
+  process of its own: a ping-pong of small messages (round trips per
+  second) and bulk transfers each way (MB/s, sendall of 64 KiB chunks and
+  recv(65536)).
+
 Each backend runs in a child interpreter (WEFT_BACKEND picks it at
-import); figures are the best of several runs, in ns per operation.
-Never pass/fail: numbers only.
+import); figures are the best of several runs, in ns per operation
+(throughputs for the sockets).  Never pass/fail: numbers only.
 """
 
 import json
@@ -26,6 +32,10 @@ RUNS = 5
 LOCK_N = 200000
 CALLBACK_N = 20000
 TIMER_N = 2000
+PINGPONG_N = 20000       # round trips per run
+PINGPONG_MSG = 64        # bytes per message
+BULK_BYTES = 64 << 20    # per run and direction
+BULK_CHUNK = 64 << 10
 
 
 def best(fn, n, runs=RUNS):
@@ -46,6 +56,110 @@ def lock_loop(lock):
             acquire()
             release()
     return run
+
+
+# ---------------------------------------------------------------------------
+# Loopback TCP: a stdlib peer in a process of its own, and the client loops
+# that run over the stdlib's socket module and over weft.socket alike.
+# ---------------------------------------------------------------------------
+
+
+def peer():
+    """The peer process: print the port, then serve connections one at a
+    time.  The first byte says what for: e (echo), s (sink: read to the
+    end, then answer one byte) or g (generate BULK_BYTES, then close)."""
+    import socket
+    pin_cpu()
+    srv = socket.create_server(("127.0.0.1", 0))
+    print(srv.getsockname()[1], flush=True)
+    chunk = b"g" * BULK_CHUNK
+    while True:
+        conn, _ = srv.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        mode = conn.recv(1)
+        if mode == b"q":
+            return
+        if mode == b"e":
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                conn.sendall(data)
+        elif mode == b"s":
+            while conn.recv(1 << 20):
+                pass
+            conn.sendall(b"k")
+        elif mode == b"g":
+            for _ in range(BULK_BYTES // BULK_CHUNK):
+                conn.sendall(chunk)
+        conn.close()
+
+
+def pin_cpu():
+    """Run on one CPU, the same for the peer and every client: each round
+    trip then costs the same context switches for every contender,
+    instead of whatever wake-up latency the scheduler's placement gives
+    (which varies by far more than the differences measured)."""
+    try:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    except (AttributeError, OSError):
+        pass
+
+
+def net_bench(socket, port):
+    """The socket figures for module `socket` (the stdlib's or
+    weft.socket): round trips/s and MB/s, best of RUNS."""
+    pin_cpu()
+    def connect(mode):
+        c = socket.create_connection(("127.0.0.1", port))
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.sendall(mode)
+        return c
+
+    def pingpong():
+        c = connect(b"e")
+        msg = b"p" * PINGPONG_MSG
+        send, recv = c.sendall, c.recv
+        t0 = time.perf_counter()
+        for _ in range(PINGPONG_N):
+            send(msg)
+            n = 0
+            while n < PINGPONG_MSG:
+                n += len(recv(4096))
+        dt = time.perf_counter() - t0
+        c.close()
+        return PINGPONG_N / dt
+
+    def bulk_send():
+        c = connect(b"s")
+        chunk = b"s" * BULK_CHUNK
+        send = c.sendall
+        t0 = time.perf_counter()
+        for _ in range(BULK_BYTES // BULK_CHUNK):
+            send(chunk)
+        c.shutdown(socket.SHUT_WR)
+        c.recv(1)
+        dt = time.perf_counter() - t0
+        c.close()
+        return BULK_BYTES / dt / 1e6
+
+    def bulk_recv():
+        c = connect(b"g")
+        recv = c.recv
+        n = 0
+        t0 = time.perf_counter()
+        while True:
+            data = recv(65536)
+            if not data:
+                break
+            n += len(data)
+        dt = time.perf_counter() - t0
+        c.close()
+        return n / dt / 1e6
+
+    return {"ping-pong": max(pingpong() for _ in range(RUNS)),
+            "bulk send": max(bulk_send() for _ in range(RUNS)),
+            "bulk recv": max(bulk_recv() for _ in range(RUNS))}
 
 
 def child(backend):
@@ -110,12 +224,18 @@ def child(backend):
     runs = [(thread_exit(dtor, TIMER_N), thread_exit(None, TIMER_N))
             for _ in range(RUNS)]
     res["callback, foreign thread"] = min(a - b for a, b in runs) / TIMER_N
+    port = os.environ.get("WEFT_BENCH_PORT")
+    if port:
+        import weft.socket
+        res["net"] = net_bench(weft.socket, int(port))
     return res
 
 
-def run_child(backend):
+def run_child(backend, port):
+    env = dict(os.environ, WEFT_BENCH_PORT=str(port))
     p = subprocess.run([sys.executable, __file__, "--child", backend],
-                       stdout=subprocess.PIPE, universal_newlines=True)
+                       stdout=subprocess.PIPE, universal_newlines=True,
+                       env=env)
     if p.returncode != 0:
         return {"unavailable": "the child failed (%d)" % p.returncode}
     return json.loads(p.stdout)
@@ -136,10 +256,27 @@ def main():
     if sys.argv[1:2] == ["--child"]:
         print(json.dumps(child(sys.argv[2])))
         return
+    if sys.argv[1:2] == ["--peer"]:
+        peer()
+        return
     os.environ["PYTHONPATH"] = os.pathsep.join(package_path())
+    import socket
     import threading
     stdlib = best(lock_loop(threading.Lock()), LOCK_N)
-    results = {b: run_child(b) for b in ("swig", "ctypes")}
+    server = subprocess.Popen([sys.executable, __file__, "--peer"],
+                              stdout=subprocess.PIPE,
+                              universal_newlines=True)
+    try:
+        port = int(server.stdout.readline())
+        net_stdlib = net_bench(socket, port)
+        results = {b: run_child(b, port) for b in ("swig", "ctypes")}
+        socket.create_connection(("127.0.0.1", port)).sendall(b"q")
+    finally:
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     sanitizer = os.environ.get("SANITIZER")
     print("python bench (%s, %s; ns/op, best of %d)%s"
           % (sys.implementation.name, sys.version.split()[0], RUNS,
@@ -170,6 +307,23 @@ def main():
         if base and key in results["ctypes"]:
             print("    %-36s %8.0f ns" % ("ctypes - swig, per callback",
                                           results["ctypes"][key] - base))
+    print("  Loopback TCP, a stdlib peer in another process (more is "
+          "better; x: of the stdlib's)")
+    for key, what, unit, scale in (
+            ("ping-pong", "ping-pong, %d-byte messages" % PINGPONG_MSG,
+             "rt/s", 1),
+            ("bulk send", "bulk send, sendall(%d KiB)" % (BULK_CHUNK >> 10),
+             "MB/s", 1),
+            ("bulk recv", "bulk receive, recv(65536)", "MB/s", 1)):
+        print("    %s" % what)
+        base = net_stdlib[key]
+        print("      %-34s %8.0f %s  1.0x" % ("stdlib socket", base, unit))
+        for b in ("swig", "ctypes"):
+            net = results[b].get("net")
+            if net is None:
+                continue
+            print("      %-34s %8.0f %s %5.2fx" % (
+                "weft.socket (%s)" % b, net[key], unit, net[key] / base))
 
 
 if __name__ == "__main__":

@@ -365,7 +365,25 @@ long weft_py_cell_count(void) {
  * buffer's argout typemap calls again with the size the first call
  * reported (ABI.md 5). */
 %typemap(out) weft_status weft_thread_get_name, weft_status weft_constant_at,
-              weft_status weft_thread_enumerate {
+              weft_status weft_thread_enumerate,
+              weft_status weft_sockaddr_parse,
+              weft_status weft_addrinfo_canonname,
+              weft_status weft_socket_getnameinfo,
+              weft_status weft_socket_gethostbyname,
+              weft_status weft_socket_gethostbyname_ex,
+              weft_status weft_socket_gethostbyaddr,
+              weft_status weft_socket_gethostname,
+              weft_status weft_socket_getfqdn,
+              weft_status weft_socket_getservbyport,
+              weft_status weft_socket_inet_ntoa,
+              weft_status weft_socket_inet_ntop,
+              weft_status weft_socket_getsockopt_bytes,
+              weft_status weft_socket_recv, weft_status weft_socket_recvfrom,
+              weft_status weft_socket_inet_aton,
+              weft_status weft_socket_inet_pton,
+              weft_status weft_stream_read, weft_status weft_stream_read1,
+              weft_status weft_stream_readall,
+              weft_status weft_stream_readline {
   if ($1 < 0 && $1 != WEFT_ERANGE) {
     weft_py_raise($1);
     SWIG_fail;
@@ -408,11 +426,16 @@ WEFT_PY_OUTPUT(int64_t, PyLong_FromLongLong)
 WEFT_PY_OUTPUT(uint64_t, PyLong_FromUnsignedLongLong)
 WEFT_PY_OUTPUT(size_t, PyLong_FromSize_t)
 WEFT_PY_OUTPUT(void *, PyLong_FromVoidPtr)
+WEFT_PY_OUTPUT(uint32_t, PyLong_FromUnsignedLong)
+WEFT_PY_OUTPUT(double, PyFloat_FromDouble)
 
 /* (char *buf, size_t cap, size_t *len) returns a str.  The first call
- * uses a buffer on the stack; on WEFT_ERANGE the argout jumps back to the
- * label the check typemap put just before the call, with a buffer of the
- * reported size. */
+ * uses a buffer on the stack; on WEFT_ERANGE the argout of a buffer that
+ * was too small jumps back to the label the check typemap put just before
+ * the call, with a buffer of the reported size.  The label drops the
+ * out-parameters the argouts before it had added, so the call's outputs
+ * are added once, after the call that fits (a function may have two
+ * buffers, getnameinfo, and out-parameters before them, sockaddr_parse). */
 %typemap(in, numinputs=0) (char *buf, size_t cap, size_t *len)
     (char stack[64], char *heap = NULL, size_t n = 0) {
   $1 = stack;
@@ -420,28 +443,34 @@ WEFT_PY_OUTPUT(void *, PyLong_FromVoidPtr)
   $3 = &n;
 }
 %typemap(check, noblock=1) (char *buf, size_t cap, size_t *len) {
-weft_py_call$argnum:;
+weft_py_call$argnum: Py_CLEAR(resultobj);
 }
 %typemap(argout) (char *buf, size_t cap, size_t *len) {
   if (result == WEFT_ERANGE) {
-    free(heap$argnum);
-    if ((heap$argnum = malloc(n$argnum + 1)) == NULL) {
-      PyErr_NoMemory();
-      SWIG_fail;
+    if (n$argnum >= $2) {
+      free(heap$argnum);
+      if ((heap$argnum = malloc(n$argnum + 1)) == NULL) {
+        PyErr_NoMemory();
+        SWIG_fail;
+      }
+      $1 = heap$argnum;
+      $2 = n$argnum + 1;
+      goto weft_py_call$argnum;
     }
-    $1 = heap$argnum;
-    $2 = n$argnum + 1;
-    goto weft_py_call$argnum;
+  } else {
+    $result = weft_py_append($result,
+                             PyUnicode_DecodeUTF8($1, (Py_ssize_t)n$argnum,
+                                                  "surrogateescape"));
+    if ($result == NULL)
+      SWIG_fail;
   }
-  $result = weft_py_append($result,
-                           PyUnicode_DecodeUTF8($1, (Py_ssize_t)n$argnum,
-                                                "surrogateescape"));
-  if ($result == NULL)
-    SWIG_fail;
 }
 %typemap(freearg) (char *buf, size_t cap, size_t *len) "free(heap$argnum);"
 %apply (char *buf, size_t cap, size_t *len) {
-  (char *name, size_t cap, size_t *name_len)
+  (char *name, size_t cap, size_t *name_len),
+  (char *host, size_t host_cap, size_t *host_len),
+  (char *serv, size_t serv_cap, size_t *serv_len),
+  (char *buf, size_t cap, size_t *text_len)
 }
 
 /* (weft_handle *buf, size_t cap, size_t *n) returns a list, the same way. */
@@ -452,10 +481,10 @@ weft_py_call$argnum:;
   $3 = &n;
 }
 %typemap(check, noblock=1) (weft_handle *buf, size_t cap, size_t *n) {
-weft_py_call$argnum:;
+weft_py_call$argnum: Py_CLEAR(resultobj);
 }
 %typemap(argout) (weft_handle *buf, size_t cap, size_t *n) {
-  if (result == WEFT_ERANGE) {
+  if (result == WEFT_ERANGE && n$argnum > $2) {
     free(heap$argnum);
     if ((heap$argnum = malloc(n$argnum * sizeof *heap$argnum)) == NULL) {
       PyErr_NoMemory();
@@ -507,6 +536,344 @@ WEFT_PY_CALLBACK((weft_local_dtor_fn dtor, void *dtor_arg),
                  weft_py_local_dtor)
 WEFT_PY_CALLBACK((weft_thread_hook_fn hook, void *arg), weft_py_thread_hook)
 WEFT_PY_CALLBACK((weft_dispatch_fn fn, void *arg), weft_py_dispatch)
+
+/* ---- socket, select, io: bytes, addresses, arrays (_rules.py) ---- */
+
+%{
+/* _rules.NULL_WITH_LENGTH: bytes in that may be an int n, (NULL, n). */
+static int weft_py_null_with_length(const char *fn) {
+  return strcmp(fn, "weft_socket_setsockopt_bytes") == 0;
+}
+
+/* Bytes in: a C-contiguous bytes-like object (PyObject_GetBuffer's own
+ * TypeError or BufferError otherwise), None for (NULL, 0), or with
+ * lengths_ok an int n for (NULL, n).  *have is set when view must be
+ * released. */
+static int weft_py_bytes_in(PyObject *o, int lengths_ok, Py_buffer *view,
+                            int *have, const void **p, size_t *n) {
+  if (o == Py_None) {
+    *p = NULL;
+    *n = 0;
+    return 0;
+  }
+  if (lengths_ok && PyLong_Check(o)) {
+    *n = PyLong_AsSize_t(o);
+    *p = NULL;
+    return *n == (size_t)-1 && PyErr_Occurred() ? -1 : 0;
+  }
+  if (PyObject_GetBuffer(o, view, PyBUF_SIMPLE) < 0)
+    return -1;
+  *have = 1;
+  *p = view->buf;
+  *n = (size_t)view->len;
+  return 0;
+}
+
+/* Bytes out that are not an int: a writable C-contiguous buffer. */
+static int weft_py_bytes_out(PyObject *o, Py_buffer *view) {
+  if (PyUnicode_Check(o) || PyBytes_Check(o) ||
+      !PyObject_CheckBuffer(o)) {
+    PyErr_Format(PyExc_TypeError, "expected an int or a writable "
+                 "bytes-like object, not %.200s", Py_TYPE(o)->tp_name);
+    return -1;
+  }
+  if (PyObject_GetBuffer(o, view, PyBUF_WRITABLE) < 0) {
+    if (PyErr_ExceptionMatches(PyExc_BufferError) &&
+        PyObject_GetBuffer(o, view, PyBUF_SIMPLE) == 0) {
+      /* it has a buffer, a read-only one */
+      PyBuffer_Release(view);
+      PyErr_Format(PyExc_TypeError, "expected an int or a writable "
+                   "bytes-like object, not read-only %.200s",
+                   Py_TYPE(o)->tp_name);
+    }
+    return -1;
+  }
+  return 0;
+}
+
+/* A fresh bytes object of n bytes to receive into, or NULL (an error
+ * set).  Never the shared empty one, which must not be resized. */
+static PyObject *weft_py_bytes_new(size_t n) {
+  if (n > (size_t)PY_SSIZE_T_MAX - 1) { /* what ctypes says too */
+    PyErr_SetString(PyExc_OverflowError,
+                    "cannot fit 'int' into an index-sized integer");
+    return NULL;
+  }
+  return PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n ? n : 1));
+}
+
+/* An array of handles in: a sequence of ints into a malloc'd array
+ * (never NULL, also for none). */
+static int weft_py_handles_in(PyObject *o, int64_t **out, size_t *count) {
+  PyObject *seq = PySequence_Fast(o, "expected a sequence of handles");
+  if (seq == NULL)
+    return -1;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  int64_t *a = malloc((n > 0 ? (size_t)n : 1) * sizeof *a);
+  if (a == NULL) {
+    Py_DECREF(seq);
+    PyErr_NoMemory();
+    return -1;
+  }
+  for (Py_ssize_t i = 0; i < n; i++) {
+    a[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(seq, i));
+    if (a[i] == -1 && PyErr_Occurred()) {
+      free(a);
+      Py_DECREF(seq);
+      return -1;
+    }
+  }
+  Py_DECREF(seq);
+  *out = a;
+  *count = (size_t)n;
+  return 0;
+}
+
+/* weft_py_raise for a call that did part of its work first
+ * (_rules.RESUME): the exception says how much in characters_written. */
+static void weft_py_raise_written(weft_status st, size_t written) {
+  PyObject *et, *ev, *tb;
+  weft_py_raise(st);
+  PyErr_Fetch(&et, &ev, &tb);
+  PyErr_NormalizeException(&et, &ev, &tb);
+  PyObject *n = PyLong_FromSize_t(written);
+  if (ev != NULL && n != NULL &&
+      PyObject_SetAttrString(ev, "characters_written", n) < 0)
+    PyErr_Clear();
+  Py_XDECREF(n);
+  PyErr_Restore(et, ev, tb);
+}
+%}
+
+/* Bytes in: any bytes-like object, None for (NULL, 0); addresses, AF_UNIX
+ * paths and packed IP addresses too. */
+%typemap(in) (const void *buf, size_t len) (Py_buffer view, int have = 0) {
+  if (weft_py_bytes_in($input, weft_py_null_with_length("$symname"), &view,
+                       &have, (const void **)&$1, &$2) < 0)
+    SWIG_fail;
+}
+%typemap(freearg) (const void *buf, size_t len)
+  "if (have$argnum) PyBuffer_Release(&view$argnum);"
+%apply (const void *buf, size_t len) {
+  (const void *addr, size_t addr_len), (const void *host, size_t host_len),
+  (const void *packed, size_t len)
+}
+
+/* Bytes out: an int (the most wanted) gives bytes, received straight into
+ * a new bytes object, which is then cut to what came (grown and called
+ * again on WEFT_ERANGE, as strings are); a writable buffer is filled and
+ * the count returned (WEFT_ERANGE raises: it cannot grow). */
+%typemap(in) (void *buf, size_t cap, size_t *n)
+    (Py_buffer view, int have = 0, PyObject *bytes = NULL, size_t got = 0) {
+  if (PyLong_Check($input)) {
+    $2 = PyLong_AsSize_t($input);
+    if ($2 == (size_t)-1 && PyErr_Occurred())
+      SWIG_fail;
+    if ((bytes = weft_py_bytes_new($2)) == NULL)
+      SWIG_fail;
+    $1 = PyBytes_AS_STRING(bytes);
+  } else {
+    if (weft_py_bytes_out($input, &view) < 0)
+      SWIG_fail;
+    have = 1;
+    $1 = view.buf;
+    $2 = (size_t)view.len;
+  }
+  $3 = &got;
+}
+%typemap(check, noblock=1) (void *buf, size_t cap, size_t *n) {
+weft_py_call$argnum: Py_CLEAR(resultobj);
+}
+%typemap(argout) (void *buf, size_t cap, size_t *n) {
+  if (bytes$argnum != NULL && result == WEFT_ERANGE && got$argnum > $2) {
+    Py_DECREF(bytes$argnum);
+    if ((bytes$argnum = weft_py_bytes_new(got$argnum)) == NULL)
+      SWIG_fail;
+    $1 = PyBytes_AS_STRING(bytes$argnum);
+    $2 = got$argnum;
+    goto weft_py_call$argnum;
+  }
+  if (result == WEFT_ERANGE) {
+    weft_py_raise(result);
+    SWIG_fail;
+  }
+  PyObject *out;
+  if (bytes$argnum != NULL) {
+    if (_PyBytes_Resize(&bytes$argnum, (Py_ssize_t)got$argnum) < 0)
+      SWIG_fail;
+    out = bytes$argnum;
+    bytes$argnum = NULL;
+  } else {
+    out = PyLong_FromSize_t(got$argnum);
+  }
+  $result = weft_py_append($result, out);
+  if ($result == NULL)
+    SWIG_fail;
+}
+%typemap(freearg) (void *buf, size_t cap, size_t *n) {
+  Py_XDECREF(bytes$argnum);
+  if (have$argnum)
+    PyBuffer_Release(&view$argnum);
+}
+
+/* An address out: bytes, from a buffer of WEFT_SOCKADDR_MAX bytes. */
+%typemap(in, numinputs=0) (void *addr, size_t addr_cap, size_t *addr_len)
+    (char abuf[WEFT_SOCKADDR_MAX], size_t alen = 0) {
+  $1 = abuf;
+  $2 = sizeof abuf;
+  $3 = &alen;
+}
+%typemap(argout) (void *addr, size_t addr_cap, size_t *addr_len) {
+  $result = weft_py_append($result,
+                           PyBytes_FromStringAndSize($1, (Py_ssize_t)alen$argnum));
+  if ($result == NULL)
+    SWIG_fail;
+}
+
+/* An array of handles in (select_wait): a sequence of ints; C rewrites it,
+ * and the list as C left it is returned. */
+%typemap(in) (weft_handle *rlist, size_t nr) (int64_t *arr = NULL) {
+  if (weft_py_handles_in($input, &arr, &$2) < 0)
+    SWIG_fail;
+  $1 = arr;
+}
+%typemap(argout) (weft_handle *rlist, size_t nr) {
+  PyObject *list = PyList_New((Py_ssize_t)$2);
+  for (size_t i = 0; list != NULL && i < $2; i++) {
+    PyObject *h = PyLong_FromLongLong($1[i]);
+    if (h == NULL)
+      Py_CLEAR(list);
+    else
+      PyList_SET_ITEM(list, (Py_ssize_t)i, h);
+  }
+  $result = weft_py_append($result, list);
+  if ($result == NULL)
+    SWIG_fail;
+}
+%typemap(freearg) (weft_handle *rlist, size_t nr) "free(arr$argnum);"
+%apply (weft_handle *rlist, size_t nr) {
+  (weft_handle *wlist, size_t nw), (weft_handle *xlist, size_t nx)
+}
+
+/* Parallel arrays out (poller_poll): cap in, a list of (key, events). */
+%typemap(in) (int64_t *keys, uint32_t *events, size_t cap, size_t *n)
+    (int64_t *k = NULL, uint32_t *e = NULL, size_t got = 0) {
+  $3 = PyLong_Check($input) ? PyLong_AsSize_t($input) : (size_t)-1;
+  if (!PyLong_Check($input))
+    PyErr_Format(PyExc_TypeError, "expected an int, not %.200s",
+                 Py_TYPE($input)->tp_name);
+  if (PyErr_Occurred())
+    SWIG_fail;
+  k = malloc(($3 ? $3 : 1) * sizeof *k);
+  e = malloc(($3 ? $3 : 1) * sizeof *e);
+  if (k == NULL || e == NULL || $3 > SIZE_MAX / sizeof *k) {
+    PyErr_NoMemory();
+    SWIG_fail;
+  }
+  $1 = k;
+  $2 = e;
+  $4 = &got;
+}
+%typemap(argout) (int64_t *keys, uint32_t *events, size_t cap, size_t *n) {
+  PyObject *list = PyList_New((Py_ssize_t)got$argnum);
+  for (size_t i = 0; list != NULL && i < got$argnum; i++) {
+    PyObject *pair = Py_BuildValue("(Lk)", (long long)$1[i],
+                                   (unsigned long)$2[i]);
+    if (pair == NULL)
+      Py_CLEAR(list);
+    else
+      PyList_SET_ITEM(list, (Py_ssize_t)i, pair);
+  }
+  $result = weft_py_append($result, list);
+  if ($result == NULL)
+    SWIG_fail;
+}
+%typemap(freearg) (int64_t *keys, uint32_t *events, size_t cap, size_t *n)
+  "free(k$argnum); free(e$argnum);"
+
+/* _rules.EMPTY_ON_TIMEOUT: running out of time returns the (empty)
+ * outputs. */
+%typemap(out) weft_status weft_select_wait, weft_status weft_poller_poll {
+  if ($1 < 0 && $1 != -ETIMEDOUT) {
+    weft_py_raise($1);
+    SWIG_fail;
+  }
+  $result = SWIG_Py_Void();
+}
+
+/* _rules.RETRY_EINTR: -EINTR runs the pending signal handlers (one that
+ * raises ends the call) and calls again; TIMEOUT, if the call has one,
+ * gets the time left.  _rules.RESUME: the retry goes on after the bytes
+ * that went, and DONE ends as the total (a failure says it in the
+ * exception's characters_written). */
+%define WEFT_PY_RETRY(FN)
+%exception FN {
+  for (;;) {
+    $action
+    if (result != -EINTR)
+      break;
+    if (PyErr_CheckSignals() < 0)
+      SWIG_fail;
+  }
+}
+%enddef
+%define WEFT_PY_RETRY_TIMED(FN, TIMEOUT)
+%exception FN {
+  double weft_py_end = TIMEOUT > 0 ? weft_monotonic() + TIMEOUT : 0;
+  for (;;) {
+    $action
+    if (result != -EINTR)
+      break;
+    if (PyErr_CheckSignals() < 0)
+      SWIG_fail;
+    if (weft_py_end > 0) {
+      TIMEOUT = weft_py_end - weft_monotonic();
+      if (TIMEOUT < 0)
+        TIMEOUT = 0;
+    }
+  }
+}
+%enddef
+%define WEFT_PY_RESUME(FN, BUF, LEN, DONE)
+%exception FN {
+  size_t weft_py_done = 0;
+  for (;;) {
+    $action
+    weft_py_done += *DONE;
+    if (result != -EINTR)
+      break;
+    if (PyErr_CheckSignals() < 0)
+      SWIG_fail;
+    BUF = (char *)BUF + *DONE; /* SWIG's copy of the pointer drops const */
+    LEN -= *DONE;
+  }
+  *DONE = weft_py_done;
+}
+%typemap(out) weft_status FN {
+  if ($1 < 0) {
+    weft_py_raise_written($1, *DONE);
+    SWIG_fail;
+  }
+  $result = SWIG_Py_Void();
+}
+%enddef
+WEFT_PY_RETRY(weft_socket_accept)
+WEFT_PY_RETRY(weft_socket_connect)
+WEFT_PY_RETRY(weft_socket_connect_ex)
+WEFT_PY_RETRY(weft_socket_send)
+WEFT_PY_RETRY(weft_socket_sendto)
+WEFT_PY_RETRY(weft_socket_recv)
+WEFT_PY_RETRY(weft_socket_recvfrom)
+WEFT_PY_RETRY(weft_socket_create_connection)
+WEFT_PY_RETRY(weft_stream_read)
+WEFT_PY_RETRY(weft_stream_read1)
+WEFT_PY_RETRY(weft_stream_readall)
+WEFT_PY_RETRY(weft_stream_readline)
+WEFT_PY_RETRY(weft_stream_flush)
+WEFT_PY_RETRY_TIMED(weft_select_wait, arg7)
+WEFT_PY_RETRY_TIMED(weft_poller_poll, arg2)
+WEFT_PY_RESUME(weft_socket_sendall, arg2, arg3, arg5)
+WEFT_PY_RESUME(weft_stream_write, arg2, arg3, arg4)
 
 /* ---- the GIL ---- */
 
@@ -591,6 +958,56 @@ WEFT_PY_POLL_FIRST(weft_semaphore_acquire)
 %nothread weft_local_get;
 %nothread weft_dispatcher_new;
 %nothread weft_dispatcher_fd;
+%nothread weft_sockaddr_parse;
+%nothread weft_socket_new;
+%nothread weft_socket_pair_new;
+%nothread weft_socket_fromfd_new;
+%nothread weft_socket_detach;
+%nothread weft_socket_fileno;
+%nothread weft_socket_get_family;
+%nothread weft_socket_get_type;
+%nothread weft_socket_get_proto;
+%nothread weft_socket_set_timeout;
+%nothread weft_socket_get_timeout;
+%nothread weft_socket_set_blocking;
+%nothread weft_socket_get_blocking;
+%nothread weft_socket_get_default_timeout;
+%nothread weft_socket_set_default_timeout;
+%nothread weft_socket_listen;
+%nothread weft_socket_getsockname;
+%nothread weft_socket_getpeername;
+%nothread weft_socket_shutdown;
+%nothread weft_socket_getsockopt;
+%nothread weft_socket_getsockopt_bytes;
+%nothread weft_socket_setsockopt;
+%nothread weft_socket_setsockopt_bytes;
+%nothread weft_addrinfo_count;
+%nothread weft_addrinfo_get;
+%nothread weft_addrinfo_canonname;
+%nothread weft_socket_gethostname;
+%nothread weft_socket_inet_aton;
+%nothread weft_socket_inet_ntoa;
+%nothread weft_socket_inet_pton;
+%nothread weft_socket_inet_ntop;
+%nothread weft_socket_htonl;
+%nothread weft_socket_ntohl;
+%nothread weft_socket_htons;
+%nothread weft_socket_ntohs;
+%nothread weft_socket_has_ipv6;
+%nothread weft_poller_new;
+%nothread weft_poller_register;
+%nothread weft_poller_modify;
+%nothread weft_poller_unregister;
+%nothread weft_poller_register_fd;
+%nothread weft_poller_modify_fd;
+%nothread weft_poller_unregister_fd;
+%nothread weft_stream_new;
+%nothread weft_socket_makefile;
+%nothread weft_stream_fileno;
+%nothread weft_stream_readable;
+%nothread weft_stream_writable;
+%nothread weft_stream_set_timeout;
+%nothread weft_stream_get_timeout;
 
 /* _rules.EXCLUDED: it would end the OS thread under the Python frames
  * that called it. */
@@ -607,6 +1024,8 @@ WEFT_PY_POLL_FIRST(weft_semaphore_acquire)
 #include <errno.h>
 #include <limits.h>
 #include "weftlua.h"
+/* Bytes out up to this size use a buffer on the C stack. */
+#define WEFTLUA_STACKBUF 8192
 %}
 
 %rename("%(strip:[weft_])s") ""; /* core.lock_acquire, ... */
@@ -734,6 +1153,190 @@ WEFTLUA_BLOCKING(weft_event_wait, arg2)
 WEFTLUA_BARRIER(weft_barrier_wait, arg2, arg2 = left_)
 WEFTLUA_BARRIER(weft_barrier_wait_default, -1, (void)left_)
 
+/* ---- socket, select, io: bytes, addresses, arrays ----
+ * bindings/lua/weft/socket.lua is the idiomatic layer over these. */
+
+/* More out-parameters. */
+WEFTLUA_OUT(uint32_t)
+WEFTLUA_OUT(double)
+%typemap(argout) uint32_t * "lua_pushinteger(L, (lua_Integer)*$1); SWIG_arg++;"
+%typemap(argout) double * "lua_pushnumber(L, *$1); SWIG_arg++;"
+%typemap(argout) int *has, int *blocking, int *readable, int *writable
+  "lua_pushboolean(L, *$1); SWIG_arg++;"
+
+/* Bytes in: a Lua string, embedded NULs kept.  Addresses (the platform's
+ * struct sockaddr, as made by sockaddr_make), AF_UNIX paths and packed
+ * IP addresses are bytes too. */
+%typemap(in) (const void *buf, size_t len) (size_t n_ = 0)
+  "$1 = ($1_ltype)luaL_checklstring(L, $input, &n_); $2 = n_;"
+%apply (const void *buf, size_t len) {
+  (const void *addr, size_t addr_len), (const void *host, size_t host_len),
+  (const void *packed, size_t len) };
+
+/* Bytes out: the caller gives the size (recv(h, flags, 4096)) and gets a
+ * string of what came.  Up to WEFTLUA_STACKBUF bytes go through the C
+ * stack, more through a userdata that the collector takes.  A negative
+ * size is WEFT_EVALUE. */
+%typemap(in) (void *buf, size_t cap, size_t *n)
+  (char stack_[WEFTLUA_STACKBUF], size_t n_ = 0) {
+  $2 = weftlua_checksize(L, $input, "$symname");
+  $1 = $2 <= sizeof stack_ ? (void *)stack_ : lua_newuserdatauv(L, $2, 0);
+  $3 = &n_;
+}
+%typemap(argout) (void *buf, size_t cap, size_t *n)
+  "lua_pushlstring(L, (const char *)$1, *$3); SWIG_arg++;"
+
+/* An address out: a string of the sockaddr's bytes (sockaddr_parse reads
+ * it).  The buffer always holds WEFT_SOCKADDR_MAX bytes. */
+%typemap(in, numinputs=0) (void *addr, size_t addr_cap, size_t *addr_len)
+  (char tmp_[WEFT_SOCKADDR_MAX], size_t n_ = 0)
+  "$1 = tmp_; $2 = sizeof tmp_; $3 = &n_;"
+%typemap(argout) (void *addr, size_t addr_cap, size_t *addr_len)
+  "lua_pushlstring(L, (const char *)$1, *$3); SWIG_arg++;"
+
+/* Text out with sizes that always suffice: NI_MAXHOST and NI_MAXSERV
+ * (getnameinfo; sockaddr_parse's host is at most a sun_path). */
+%typemap(in, numinputs=0) (char *host, size_t host_cap, size_t *host_len)
+  (char tmp_[1025], size_t n_ = 0) "$1 = tmp_; $2 = sizeof tmp_; $3 = &n_;"
+%typemap(argout) (char *host, size_t host_cap, size_t *host_len)
+  "lua_pushlstring(L, $1, *$3); SWIG_arg++;"
+%typemap(in, numinputs=0) (char *serv, size_t serv_cap, size_t *serv_len)
+  (char tmp_[32], size_t n_ = 0) "$1 = tmp_; $2 = sizeof tmp_; $3 = &n_;"
+%typemap(argout) (char *serv, size_t serv_cap, size_t *serv_len)
+  "lua_pushlstring(L, $1, *$3); SWIG_arg++;"
+%apply (char *buf, size_t cap, size_t *len) {
+  (char *buf, size_t cap, size_t *text_len) };
+
+/* select_wait(rlist, wlist, xlist, timeout) -> the ready handles of each
+ * (tables of handles in, tables out).  weft rewrites each array in place,
+ * its ready handles first; *rn says how many (rlist is arg1, wlist arg3,
+ * xlist arg5).  Running out of time is an answer: three empty lists. */
+%typemap(in) (weft_handle *rlist, size_t nr)
+  "$1 = weftlua_check_handles(L, $input, &$2);"
+%typemap(argout) (weft_handle *rlist, size_t nr) ""
+%apply (weft_handle *rlist, size_t nr) {
+  (weft_handle *wlist, size_t nw), (weft_handle *xlist, size_t nx) };
+%typemap(in, numinputs=0) size_t *rn (size_t tmp = 0),
+  size_t *wn (size_t tmp = 0), size_t *xn (size_t tmp = 0) "$1 = &tmp;"
+%typemap(argout) size_t *rn "weftlua_push_handles(L, arg1, *$1); SWIG_arg++;"
+%typemap(argout) size_t *wn "weftlua_push_handles(L, arg3, *$1); SWIG_arg++;"
+%typemap(argout) size_t *xn "weftlua_push_handles(L, arg5, *$1); SWIG_arg++;"
+%typemap(out) weft_status weft_select_wait
+  "if ($1 < 0 && $1 != -ETIMEDOUT) weftlua_raise(L, $1);"
+
+/* poller_poll(h, timeout, max) -> keys, events: two lists, empty when
+ * the time ran out. */
+%typemap(in) (int64_t *keys, uint32_t *events, size_t cap, size_t *n)
+  (int64_t keys_[64], uint32_t events_[64], size_t n_ = 0) {
+  $3 = weftlua_checksize(L, $input, "$symname");
+  $1 = $3 <= 64 ? keys_ : lua_newuserdatauv(L, $3 * sizeof *$1, 0);
+  $2 = $3 <= 64 ? events_ : lua_newuserdatauv(L, $3 * sizeof *$2, 0);
+  $4 = &n_;
+}
+%typemap(argout) (int64_t *keys, uint32_t *events, size_t cap, size_t *n) {
+  lua_createtable(L, (int)*$4, 0);
+  lua_createtable(L, (int)*$4, 0);
+  for (size_t i = 0; i < *$4; i++) {
+    lua_pushinteger(L, (lua_Integer)$1[i]);
+    lua_rawseti(L, -3, (lua_Integer)i + 1);
+    lua_pushinteger(L, (lua_Integer)$2[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  SWIG_arg += 2;
+}
+%typemap(out) weft_status weft_poller_poll
+  "if ($1 < 0 && $1 != -ETIMEDOUT) weftlua_raise(L, $1);"
+
+/* A failed sendall or stream write says how much went: the error value
+ * has a field `sent` (sendall's *sent is arg5, stream_write's *written
+ * arg4). */
+%typemap(out) weft_status weft_socket_sendall
+  "if ($1 < 0) weftlua_raise_sent(L, $1, *arg5);"
+%typemap(out) weft_status weft_stream_write
+  "if ($1 < 0) weftlua_raise_sent(L, $1, *arg4);"
+
+/* Text that may outgrow 64 bytes: WEFT_ERANGE calls again. */
+WEFTLUA_GROW(weft_socket_gethostbyname, arg2, arg3, arg4)
+WEFTLUA_GROW(weft_socket_gethostbyname_ex, arg2, arg3, arg4)
+WEFTLUA_GROW(weft_socket_gethostbyaddr, arg2, arg3, arg4)
+WEFTLUA_GROW(weft_socket_gethostname, arg1, arg2, arg3)
+WEFTLUA_GROW(weft_socket_getfqdn, arg2, arg3, arg4)
+WEFTLUA_GROW(weft_socket_getservbyport, arg3, arg4, arg5)
+WEFTLUA_GROW(weft_addrinfo_canonname, arg3, arg4, arg5)
+
+/* Socket and stream calls block without a timeout argument (the socket's
+ * or stream's mode says how long): after -EINTR the state runs its queue
+ * and calls again, and the call keeps its mode's full timeout. */
+%define WEFTLUA_RETRY(fn)
+%exception fn {
+  weftlua_wait wait_;
+  weftlua_wait_begin(&wait_, -1);
+  for (;;) {
+    $action
+    if (result != -EINTR)
+      break;
+    (void)weftlua_wait_again(L, &wait_);
+  }
+}
+%enddef
+WEFTLUA_RETRY(weft_socket_accept)
+WEFTLUA_RETRY(weft_socket_connect)   /* waits for the attempt under way */
+WEFTLUA_RETRY(weft_socket_connect_ex)
+WEFTLUA_RETRY(weft_socket_send)
+WEFTLUA_RETRY(weft_socket_sendto)
+WEFTLUA_RETRY(weft_socket_recv)
+WEFTLUA_RETRY(weft_socket_recvfrom)
+WEFTLUA_RETRY(weft_stream_read)      /* a failed read keeps its data */
+WEFTLUA_RETRY(weft_stream_read1)
+WEFTLUA_RETRY(weft_stream_flush)
+WEFTLUA_BLOCKING(weft_socket_create_connection, arg3)
+WEFTLUA_BLOCKING(weft_select_wait, arg7)
+WEFTLUA_BLOCKING(weft_poller_poll, arg2)
+
+/* sendall and stream_write report what went before -EINTR: the retry
+ * sends the rest, and the count is the whole call's. */
+%define WEFTLUA_RESUME(fn, buf, len, done)
+%exception fn {
+  weftlua_wait wait_;
+  size_t total_ = 0;
+  weftlua_wait_begin(&wait_, -1);
+  for (;;) {
+    $action
+    total_ += *done;
+    if (result != -EINTR)
+      break;
+    buf = (void *)((const char *)buf + *done);
+    len -= *done;
+    (void)weftlua_wait_again(L, &wait_);
+  }
+  *done = total_;
+}
+%enddef
+WEFTLUA_RESUME(weft_socket_sendall, arg2, arg3, arg5)
+WEFTLUA_RESUME(weft_stream_write, arg2, arg3, arg4)
+
+/* readall and readline follow the string rule (WEFT_ERANGE keeps the
+ * data buffered; call again with the size it needs) and block. */
+%define WEFTLUA_READ_GROW(fn, buf, cap, len)
+%exception fn {
+  weftlua_wait wait_;
+  weftlua_wait_begin(&wait_, -1);
+  for (;;) {
+    $action
+    if (result == WEFT_ERANGE) {
+      cap = *len + 1;
+      buf = lua_newuserdatauv(L, cap, 0);
+      continue;
+    }
+    if (result != -EINTR)
+      break;
+    (void)weftlua_wait_again(L, &wait_);
+  }
+}
+%enddef
+WEFTLUA_READ_GROW(weft_stream_readall, arg2, arg3, arg4)
+WEFTLUA_READ_GROW(weft_stream_readline, arg3, arg4, arg5)
+
 /* Callbacks and raw pointers have Lua versions of their own (below). */
 %ignore weft_thread_new;
 %ignore weft_timer_new;
@@ -809,13 +1412,60 @@ WEFTLUA_BARRIER(weft_barrier_wait_default, -1, (void)left_)
 %ignore weft_dispatcher_call;
 %ignore weft_constant_at;
 
+/* Hand-written in rbsocket.c: the socket, select and io calls that move
+ * bytes (binary Strings, written in place), block (without the GVL,
+ * interruptible, resumed after an interrupt), resolve names (without the
+ * GVL) or take arrays. */
+%ignore weft_sockaddr_make;
+%ignore weft_sockaddr_parse;
+%ignore weft_socket_bind;
+%ignore weft_socket_accept;
+%ignore weft_socket_connect;
+%ignore weft_socket_connect_ex;
+%ignore weft_socket_getsockname;
+%ignore weft_socket_getpeername;
+%ignore weft_socket_getsockopt_bytes;
+%ignore weft_socket_setsockopt_bytes;
+%ignore weft_socket_send;
+%ignore weft_socket_sendall;
+%ignore weft_socket_sendto;
+%ignore weft_socket_recv;
+%ignore weft_socket_recvfrom;
+%ignore weft_socket_create_connection;
+%ignore weft_addrinfo_new;
+%ignore weft_addrinfo_count;
+%ignore weft_addrinfo_get;
+%ignore weft_addrinfo_canonname;
+%ignore weft_socket_getnameinfo;
+%ignore weft_socket_gethostbyname;
+%ignore weft_socket_gethostbyname_ex;
+%ignore weft_socket_gethostbyaddr;
+%ignore weft_socket_gethostname;
+%ignore weft_socket_getfqdn;
+%ignore weft_socket_getservbyname;
+%ignore weft_socket_getservbyport;
+%ignore weft_socket_getprotobyname;
+%ignore weft_socket_inet_aton;
+%ignore weft_socket_inet_ntoa;
+%ignore weft_socket_inet_pton;
+%ignore weft_socket_inet_ntop;
+%ignore weft_select_wait;
+%ignore weft_poller_poll;
+%ignore weft_stream_read;
+%ignore weft_stream_read1;
+%ignore weft_stream_readall;
+%ignore weft_stream_readline;
+%ignore weft_stream_write;
+%ignore weft_stream_flush;
+
 /* Arguments: strict (TypeError, RangeError) and cheap.  None of these
  * allocates, so raising from them leaks nothing. */
 %typemap(in) weft_handle "$1 = weft_rb_handle($input);"
 %typemap(in) double "$1 = weft_rb_double($input);"
 %typemap(in) int "$1 = NUM2INT($input);"
-%typemap(in) int daemon "$1 = RB_INTEGER_TYPE_P($input) ? NUM2INT($input) != 0 : RTEST($input);"
+%typemap(in) int daemon, int blocking "$1 = RB_INTEGER_TYPE_P($input) ? NUM2INT($input) != 0 : RTEST($input);"
 %typemap(in) int64_t "$1 = NUM2LL($input);"
+%typemap(in) uint32_t "$1 = weft_rb_u32($input);"
 %typemap(in) size_t "$1 = weft_rb_size($input);"
 %typemap(in) const char * "$1 = NIL_P($input) ? NULL : StringValueCStr($input);"
 %typemap(freearg) const char * ""
@@ -833,6 +1483,11 @@ WEFTLUA_BARRIER(weft_barrier_wait_default, -1, (void)left_)
 %typemap(argout) int *OUT_BOOL "$result = SWIG_Ruby_AppendOutput($result, *$1 ? Qtrue : Qfalse);"
 %apply int *OUT_INT { int *kind, int *result, int *fd };
 %apply int *OUT_BOOL { int *alive, int *daemon, int *locked, int *owned, int *is_set, int *broken };
+%apply int *OUT_INT { int *family, int *type, int *proto, int *value };
+%apply int *OUT_BOOL { int *blocking, int *has, int *readable, int *writable };
+%apply weft_handle *out { weft_handle *first, weft_handle *second };
+%typemap(in, numinputs=0) double *timeout (double tmp = 0) "$1 = &tmp;"
+%typemap(argout) double *timeout "$result = SWIG_Ruby_AppendOutput($result, DBL2NUM(*$1));"
 
 /* A negative status raises (rbweft.c's weft_rb_raise), from the `ret`
  * typemap: it runs after the cleanup, which SWIG_exception would skip. */
@@ -854,18 +1509,18 @@ WEFTLUA_BARRIER(weft_barrier_wait_default, -1, (void)left_)
 %typemap(out) weft_status weft_ ## func "$result = $1 == 0 ? Qtrue : Qfalse;"
 WEFT_RB_TIMEOUT_IS_OK(func)
 %enddef
-WEFT_RB_WAIT(thread_join, arg1, arg2, NULL, WEFT_RB_POLL | WEFT_RB_RETRY)
-WEFT_RB_WAIT(thread_shutdown, 0, arg1, NULL, WEFT_RB_RETRY)
-WEFT_RB_WAIT(sleep, 0, arg1, NULL, arg1 >= 0 ? WEFT_RB_RETRY : 0)
-WEFT_RB_WAIT(lock_acquire, arg1, arg2, NULL, WEFT_RB_POLL | WEFT_RB_RETRY)
-WEFT_RB_WAIT(rlock_acquire, arg1, arg2, NULL, WEFT_RB_POLL | WEFT_RB_RETRY)
-WEFT_RB_WAIT(condition_acquire, arg1, arg2, NULL, WEFT_RB_POLL | WEFT_RB_RETRY)
+WEFT_RB_WAIT(thread_join, arg1, arg2, NULL, WEFT_RB_POLL)
+WEFT_RB_WAIT(thread_shutdown, 0, arg1, NULL, 0)
+WEFT_RB_WAIT(sleep, 0, arg1, NULL, 0)
+WEFT_RB_WAIT(lock_acquire, arg1, arg2, NULL, WEFT_RB_POLL)
+WEFT_RB_WAIT(rlock_acquire, arg1, arg2, NULL, WEFT_RB_POLL)
+WEFT_RB_WAIT(condition_acquire, arg1, arg2, NULL, WEFT_RB_POLL)
 WEFT_RB_WAIT(condition_wait, arg1, arg2, NULL, 0)
-WEFT_RB_WAIT(semaphore_acquire, arg1, arg2, NULL, WEFT_RB_POLL | WEFT_RB_RETRY)
-WEFT_RB_WAIT(event_wait, arg1, arg2, NULL, WEFT_RB_POLL | WEFT_RB_RETRY)
+WEFT_RB_WAIT(semaphore_acquire, arg1, arg2, NULL, WEFT_RB_POLL)
+WEFT_RB_WAIT(event_wait, arg1, arg2, NULL, WEFT_RB_POLL)
 WEFT_RB_WAIT(barrier_wait, arg1, arg2, arg3, 0)
 WEFT_RB_WAIT(barrier_wait_default, arg1, 0, arg2, 0)
-WEFT_RB_WAIT(dispatcher_run, arg1, arg2, arg3, WEFT_RB_RETRY)
+WEFT_RB_WAIT(dispatcher_run, arg1, arg2, arg3, 0)
 WEFT_RB_TIMEOUT_IS_FALSE(thread_join)
 WEFT_RB_TIMEOUT_IS_FALSE(thread_shutdown)
 WEFT_RB_TIMEOUT_IS_FALSE(lock_acquire)
@@ -874,7 +1529,6 @@ WEFT_RB_TIMEOUT_IS_FALSE(condition_acquire)
 WEFT_RB_TIMEOUT_IS_FALSE(condition_wait)
 WEFT_RB_TIMEOUT_IS_FALSE(semaphore_acquire)
 WEFT_RB_TIMEOUT_IS_FALSE(event_wait)
-WEFT_RB_TIMEOUT_IS_OK(sleep)         /* weft_rb_sleep: a full sleep "times out" */
 WEFT_RB_TIMEOUT_IS_OK(dispatcher_run) /* nothing came: 0 calls ran */
 
 /* mNative: SWIG's variable for the module, named after -module. */

@@ -40,18 +40,31 @@
  * Error values
  * ====================================================================== */
 
-/* "file:line:" of the innermost caller that is not weft.lua itself, so an
- * error points at the user's line. */
+/* Whether a chunk's source is one of the binding's own Lua files:
+ * weft.lua, or weft/NAME.lua (weft/socket.lua). */
+static int is_weft_source(const char *src) {
+  size_t n = strlen(src);
+  if ((n >= 9 && strcmp(src + n - 9, "/weft.lua") == 0) ||
+      strcmp(src, "@weft.lua") == 0)
+    return 1;
+  if (n < 4 || strcmp(src + n - 4, ".lua") != 0)
+    return 0;
+  const char *slash = strrchr(src, '/');
+  if (slash == NULL || strchr(slash, '.') != src + n - 4)
+    return 0;
+  return (slash - src >= 5 && memcmp(slash - 5, "/weft", 5) == 0) ||
+         (slash - src == 5 && memcmp(src, "@weft", 5) == 0);
+}
+
+/* "file:line:" of the innermost caller that is not the binding's own Lua
+ * code, so an error points at the user's line. */
 static void push_where(lua_State *L) {
   lua_Debug ar;
   for (int level = 1; lua_getstack(L, level, &ar); level++) {
     lua_getinfo(L, "Sl", &ar);
     if (ar.currentline <= 0)
       continue;
-    size_t n = strlen(ar.source);
-    if (n >= 9 && strcmp(ar.source + n - 9, "/weft.lua") == 0)
-      continue;
-    if (strcmp(ar.source, "@weft.lua") == 0)
+    if (is_weft_source(ar.source))
       continue;
     lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
     return;
@@ -102,6 +115,16 @@ int weftlua_push_timed(lua_State *L, weft_status st) {
   return 1;
 }
 
+int weftlua_raise_sent(lua_State *L, weft_status code, size_t sent) {
+  int detail = weft_last_error_code() == code ? weft_last_error_detail() : 0;
+  const char *message =
+      weft_last_error_code() == code ? weft_last_error_message() : "";
+  push_error(L, code, message, detail);
+  lua_pushinteger(L, (lua_Integer)sent);
+  lua_setfield(L, -2, "sent");
+  return lua_error(L);
+}
+
 /* core.error(code, message): an error value, not raised (weft.lua raises
  * its own argument errors with it, so every weft error looks alike). */
 int weftlua_error_new(lua_State *L) {
@@ -130,6 +153,46 @@ lua_Integer weftlua_checkrange(lua_State *L, int idx, lua_Integer lo,
     luaL_argerror(L, idx,
                   lua_pushfstring(L, "%I is out of range [%I, %I]", v, lo, hi));
   return v;
+}
+
+/* ======================================================================
+ * Buffers and arrays
+ * ====================================================================== */
+
+size_t weftlua_checksize(lua_State *L, int idx, const char *what) {
+  lua_Integer v = luaL_checkinteger(L, idx);
+  if (v < 0)
+    weftlua_raisef(L, WEFT_EVALUE, "%s: a size must be >= 0, not %I", what,
+                   v);
+  return (size_t)v;
+}
+
+weft_handle *weftlua_check_handles(lua_State *L, int idx, size_t *n) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_Integer len = luaL_len(L, idx);
+  *n = (size_t)(len > 0 ? len : 0);
+  if (*n == 0)
+    return NULL;
+  weft_handle *a = lua_newuserdatauv(L, *n * sizeof *a, 0);
+  for (size_t i = 0; i < *n; i++) {
+    int isnum;
+    lua_geti(L, idx, (lua_Integer)i + 1);
+    a[i] = (weft_handle)lua_tointegerx(L, -1, &isnum);
+    if (!isnum)
+      luaL_argerror(L, idx,
+                    lua_pushfstring(L, "item %I is not a handle (%s)",
+                                    (lua_Integer)i + 1, luaL_typename(L, -1)));
+    lua_pop(L, 1);
+  }
+  return a;
+}
+
+void weftlua_push_handles(lua_State *L, const weft_handle *a, size_t n) {
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushinteger(L, (lua_Integer)a[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
 }
 
 /* ======================================================================

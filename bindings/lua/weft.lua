@@ -21,6 +21,10 @@
 -- Errors are values with fields code, name, message, detail and where, and
 -- a __tostring (weft.Error is their metatable).  Timeouts are seconds; nil
 -- waits forever; a wait that runs out returns false, as in Python.
+--
+-- weft.socket, weft.select, weft.poller and weft.io (sockets, readiness,
+-- buffered streams) are in weft/socket.lua, loaded here; its top says how
+-- their I/O reports timeouts and closed connections.
 
 local core = require "weft.core"
 
@@ -645,5 +649,14 @@ weft.classes = {
   Lock = Lock, RLock = RLock, Condition = Condition, Semaphore = Semaphore,
   Event = Event, Barrier = Barrier, Thread = Thread, Timer = Timer,
 }
+
+-- ---- socket, select, io ---------------------------------------------------
+
+-- weft.socket, weft.select, weft.poller and weft.io live in weft/socket.lua,
+-- which gets the helpers above.
+require("weft.socket")(weft, {
+  raise = raise, class = class, new = new, close = close,
+  handle_of = handle_of, check_timeout = check_timeout,
+})
 
 return weft

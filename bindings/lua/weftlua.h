@@ -26,11 +26,26 @@ int weftlua_raise(lua_State *L, weft_status code);
 int weftlua_raisef(lua_State *L, weft_status code, const char *fmt, ...);
 /* Push true for 0, false for -ETIMEDOUT; raise otherwise.  Returns 1. */
 int weftlua_push_timed(lua_State *L, weft_status st);
+/* Raise the error value for a failed sendall or stream write, with a
+ * field `sent`: how many bytes went before the failure. */
+int weftlua_raise_sent(lua_State *L, weft_status code, size_t sent);
 
 /* ---- integers (core.c) ---------------------------------------------------
  * Lua integers are 64-bit; SWIG's own typemaps go through a double. */
 lua_Integer weftlua_checkrange(lua_State *L, int idx, lua_Integer lo,
                                lua_Integer hi);
+
+/* ---- buffers and arrays (core.c) ------------------------------------------
+ * What weft.i's socket, select and io typemaps call. */
+
+/* A size argument (a buffer's capacity): an integer >= 0; a negative one
+ * raises WEFT_EVALUE naming `what`. */
+size_t weftlua_checksize(lua_State *L, int idx, const char *what);
+/* A list of handles (a table of integers) as a C array in a userdata left
+ * on the stack (NULL for an empty list), its length in *n. */
+weft_handle *weftlua_check_handles(lua_State *L, int idx, size_t *n);
+/* Push a list of the first n handles of a. */
+void weftlua_push_handles(lua_State *L, const weft_handle *a, size_t n);
 
 /* ---- blocking calls (core.c) ---------------------------------------------
  * A blocking call that returns -EINTR ran nothing: the state runs the

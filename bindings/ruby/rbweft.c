@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ruby.h>
@@ -41,7 +42,11 @@ static ID id_call, id_code, id_detail, id_pending, id_alive_p,
 
 /* ---------------------------------------------------------------- errors */
 
-static VALUE error_module; /* Weft::Error */
+static VALUE error_module;  /* Weft::Error */
+static VALUE timeout_error; /* Weft::TimeoutError < Errno::ETIMEDOUT */
+static VALUE socket_error;  /* SocketError, of Ruby's socket library */
+static VALUE io_wait_class[3]; /* IO::EAGAINWaitReadable, ...Writable,
+                                  IO::EINPROGRESSWaitWritable */
 
 /* weft's own codes and their classes (Errno::* serve -errno).  A later
  * module adds its codes here. */
@@ -52,15 +57,17 @@ static struct {
   VALUE klass;
 } errors[] = {
     {WEFT_EBADHANDLE, "BadHandleError", &rb_eStandardError, Qnil},
-    {WEFT_ECLOSED, "ClosedError", &rb_eStandardError, Qnil},
+    {WEFT_ECLOSED, "ClosedError", &rb_eIOError, Qnil},
     {WEFT_ESTATE, "StateError", &rb_eThreadError, Qnil},
     {WEFT_EVALUE, "ValueError", &rb_eArgError, Qnil},
     {WEFT_ERANGE, "RangeError", &rb_eRangeError, Qnil},
-    {WEFT_EGAI, "GAIError", &rb_eStandardError, Qnil},
+    {WEFT_EGAI, "ResolutionError", &socket_error, Qnil},
     {WEFT_ESSL, "SSLError", &rb_eStandardError, Qnil},
     {WEFT_EFFI, "FFIError", &rb_eStandardError, Qnil},
     {WEFT_ENOTSUP, "NotSupportedError", &rb_eStandardError, Qnil},
     {WEFT_EBROKEN, "BrokenBarrierError", &rb_eRuntimeError, Qnil},
+    /* a host entry lookup (h_errno): a ResolutionError, defined above */
+    {WEFT_EHOST, "HostError", &errors[5].klass, Qnil},
     {0, "UnknownError", &rb_eStandardError, Qnil}, /* any other code */
 };
 #define N_ERRORS (sizeof errors / sizeof errors[0])
@@ -73,7 +80,7 @@ static VALUE error_class(weft_status st) {
   return errors[i].klass;
 }
 
-void weft_rb_raise(weft_status st) {
+VALUE weft_rb_error(weft_status st, int io) {
   /* The message belongs to the last failure on this thread: it is ours
    * unless the status did not come from a weft call that records one. */
   int ours = weft_last_error_code() == st;
@@ -82,14 +89,34 @@ void weft_rb_raise(weft_status st) {
     msg = weft_strerror(st);
   VALUE exc;
   if (st > WEFT_ERR_BASE) {
-    exc = rb_syserr_new(-st, msg); /* picks Errno::ETIMEDOUT, ... */
+    VALUE klass = Qnil;
+    if (st == -ETIMEDOUT)
+      klass = timeout_error;
+    else if (st == -EINPROGRESS && io != WEFT_RB_IO_NONE)
+      klass = io_wait_class[2];
+    else if ((st == -EAGAIN || st == -EWOULDBLOCK) && io != WEFT_RB_IO_NONE)
+      klass = io_wait_class[io == WEFT_RB_IO_READ ? 0 : 1];
+    if (NIL_P(klass)) {
+      exc = rb_syserr_new(-st, msg); /* picks Errno::ECONNREFUSED, ... */
+    } else {
+      VALUE m = rb_str_new_cstr(msg);
+      exc = rb_class_new_instance(1, &m, klass);
+    }
     rb_extend_object(exc, error_module);
   } else {
     exc = rb_exc_new_cstr(error_class(st), msg);
   }
   rb_ivar_set(exc, id_code, INT2NUM(st));
   rb_ivar_set(exc, id_detail, INT2NUM(ours ? weft_last_error_detail() : 0));
-  rb_exc_raise(exc);
+  return exc;
+}
+
+void weft_rb_raise(weft_status st) {
+  rb_exc_raise(weft_rb_error(st, WEFT_RB_IO_NONE));
+}
+
+void weft_rb_raise_io(weft_status st, int io) {
+  rb_exc_raise(weft_rb_error(st, io));
 }
 
 static VALUE error_weft_name(VALUE self) {
@@ -100,7 +127,10 @@ static VALUE error_weft_name(VALUE self) {
 static void init_errors(VALUE weft) {
   /* A module, so that ValueError can be an ArgumentError and StateError a
    * ThreadError, and `rescue Weft::Error` still catches every one of
-   * them (Errno::* ones included). */
+   * them (Errno::* ones included).  ResolutionError is a SocketError, as
+   * Ruby's own resolver failures are. */
+  rb_require("socket");
+  socket_error = rb_const_get(rb_cObject, rb_intern("SocketError"));
   error_module = rb_define_module_under(weft, "Error");
   rb_define_attr(error_module, "code", 1, 0);
   rb_define_attr(error_module, "detail", 1, 0);
@@ -110,6 +140,17 @@ static void init_errors(VALUE weft) {
         rb_define_class_under(weft, errors[i].name, *errors[i].parent);
     rb_include_module(errors[i].klass, error_module);
   }
+  rb_define_const(weft, "GAIError", error_class(WEFT_EGAI)); /* the old name */
+  /* A socket, stream or select timeout: still an Errno::ETIMEDOUT. */
+  timeout_error = rb_define_class_under(
+      weft, "TimeoutError", rb_const_get(rb_mErrno, rb_intern("ETIMEDOUT")));
+  rb_include_module(timeout_error, error_module);
+  /* A non-blocking call that would block: Ruby's own classes, so that
+   * `rescue IO::WaitReadable` works as with read_nonblock. */
+  static const char *const wait_names[3] = {
+      "EAGAINWaitReadable", "EAGAINWaitWritable", "EINPROGRESSWaitWritable"};
+  for (int i = 0; i < 3; i++)
+    io_wait_class[i] = rb_const_get(rb_cIO, rb_intern(wait_names[i]));
 }
 
 /* -------------------------------------------------------- conversions */
@@ -162,21 +203,6 @@ static void run_deferred(void) {
   }
 }
 
-struct wait {
-  weft_rb_wait_fn fn;
-  weft_handle h;
-  double timeout; /* what is left of it */
-  void *out;
-  weft_handle self; /* the waiting thread, for the unblocking function */
-  weft_status st;
-};
-
-static void *wait_nogvl(void *p) {
-  struct wait *w = p;
-  w->st = w->fn(w->h, w->timeout, w->out);
-  return NULL;
-}
-
 /* The unblocking function must be async-signal-safe: when the main thread
  * is Ruby's only thread, Ruby calls it from its signal handler (Ctrl-C;
  * without RB_NOGVL_UBF_ASYNC_SAFE, Ruby 3.1 instead starts a helper Ruby
@@ -197,10 +223,6 @@ static void *interrupter_main(void *arg) {
     else if (n == 0 || (n < 0 && errno != EINTR))
       return NULL;
   }
-}
-
-static void interrupter_forget(void) {
-  intr_ready = 0; /* a forked child has the pipe but not the thread */
 }
 
 /* Start the interrupter; 0 or -errno.  Called with the GVL held. */
@@ -239,19 +261,162 @@ static int interrupter_ensure(void) {
   return 0;
 }
 
+/* A signal (Ctrl-C) reaches the main thread's unblocking function from
+ * Ruby's signal handler only while the main thread is Ruby's only thread.
+ * With other threads, Ruby looks at pending signals when one of its
+ * threads goes to sleep in Ruby; when every thread waits in weft, nobody
+ * would.  So while the main thread waits in weft and is not alone, the
+ * "weft-signals" Ruby thread naps in SIGNALS_NAP slices: each nap lets
+ * Ruby see a pending signal and interrupt the main thread.  Between the
+ * main thread's waits it sleeps until woken, as a sleeper Ruby's deadlock
+ * check counts (so the check still finds a main thread stuck in
+ * Queue#pop with nobody left to push).  All under the GVL. */
+#define SIGNALS_NAP 100000 /* microseconds */
+static VALUE signals_thread; /* a Ruby Thread, or nil */
+static int main_waits;       /* the main thread's weft waits under way */
+static int signals_napping;  /* the thread is in its nap loop */
+
+static VALUE signals_main(void *arg) {
+  (void)arg;
+  const struct timeval nap = {0, SIGNALS_NAP};
+  for (;;) {
+    signals_napping = main_waits > 0;
+    if (signals_napping)
+      rb_thread_wait_for(nap);
+    else
+      rb_thread_sleep_deadly();
+  }
+  return Qnil;
+}
+
+/* Before a wait of the main thread (counted once this returns: what it
+ * calls may raise).  The thread runs only once the wait has let go of the
+ * GVL. */
+static void signals_begin(void) {
+  if (!signals_napping) {
+    if (!NIL_P(signals_thread) &&
+        RTEST(rb_funcall(signals_thread, id_alive_p, 0))) {
+      rb_thread_wakeup_alive(signals_thread);
+    } else {
+      signals_thread = rb_thread_create(signals_main, NULL);
+      rb_funcall(signals_thread, id_name_set, 1,
+                 rb_str_new_cstr("weft-signals"));
+    }
+    signals_napping = 1; /* until it looks again */
+  }
+  main_waits++;
+}
+
+static void after_fork_child(void) {
+  intr_ready = 0; /* the child has the pipe but not the interrupter */
+  signals_thread = Qnil; /* Ruby threads other than this one are gone */
+  main_waits = 0;
+  signals_napping = 0;
+}
+
+struct nogvl {
+  weft_handle self; /* first: the waiting thread, for the unblocking fn */
+  weft_rb_call_fn fn;
+  void *arg;
+  weft_status st;
+};
+
+static void *call_nogvl(void *p) {
+  struct nogvl *c = p;
+  c->st = c->fn(c->arg);
+  return NULL;
+}
+
 /* Ruby calls this from another thread (Thread#kill, Thread#raise) or
  * from its signal handler to wake ours. */
-static void wait_ubf(void *p) {
-  struct wait *w = p;
+static void call_ubf(void *p) {
   int saved = errno;
-  ssize_t n = write(intr_pipe[1], &w->self, sizeof w->self);
+  ssize_t n = write(intr_pipe[1], p, sizeof(weft_handle));
   (void)n; /* a full pipe holds thousands of pending wake-ups already */
   errno = saved;
 }
 
-/* The slice a retryable wait of the main thread is cut into while other
- * Ruby threads exist (see below). */
-#define MAIN_SLICE 0.1
+/* When a call began, for timed_out: a coarse clock is plenty for that and
+ * costs a fraction of weft_monotonic, which every socket call would pay
+ * although few are ever retried. */
+static double call_start(void) {
+#ifdef CLOCK_MONOTONIC_COARSE
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+#endif
+  return weft_monotonic();
+}
+
+/* Whether `h`'s own timeout (a socket's or a stream's) has run out since
+ * `start`: weft restarts it on each call, so retries keep to it here. */
+static int timed_out(weft_handle h, int flags, double start) {
+  double t = -1;
+  weft_status st = (flags & WEFT_RB_STREAM_TIMED)
+                       ? weft_stream_get_timeout(h, &t)
+                       : weft_socket_get_timeout(h, &t);
+  return st == 0 && t > 0 && call_start() - start >= t;
+}
+
+weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
+                         weft_handle timed) {
+  int intr = (flags & WEFT_RB_UNINTERRUPTIBLE) == 0;
+  struct nogvl c = {0, fn, arg, 0};
+  if (intr) {
+    weft_status st = weft_thread_current(&c.self); /* borrowed; alive */
+    if (st < 0)
+      return st;
+    int r = interrupter_ensure();
+    if (r < 0)
+      return r;
+  }
+  int is_main = intr && rb_thread_current() == rb_thread_main();
+  double start = timed ? call_start() : 0;
+  for (;;) {
+    int watched = is_main && !rb_thread_alone();
+    if (watched)
+      signals_begin();
+    /* -EINTR stays if Ruby had an interrupt pending and skipped the call.
+     * RB_NOGVL_INTR_FAIL: Ruby does not run its interrupts after a call
+     * that succeeded, so a Thread#raise cannot land between acquiring a
+     * lock (or receiving data) and handing it to the caller. */
+    c.st = -EINTR;
+    rb_nogvl(call_nogvl, &c, intr ? call_ubf : NULL, &c,
+             RB_NOGVL_INTR_FAIL | (intr ? RB_NOGVL_UBF_ASYNC_SAFE : 0));
+    if (watched)
+      main_waits--;
+    if (c.st != -EINTR)
+      break;
+    run_deferred();
+    rb_thread_check_ints(); /* may raise: that ends the call */
+    if (timed && timed_out(timed, flags, start)) {
+      c.st = -ETIMEDOUT;
+      break;
+    }
+  }
+  run_deferred();
+  return c.st;
+}
+
+struct wait {
+  weft_rb_wait_fn fn;
+  weft_handle h;
+  double timeout, deadline; /* deadline: for timeout > 0 */
+  void *out;
+  int again; /* not the first call: the timeout is what is left */
+};
+
+static weft_status wait_fn(void *p) {
+  struct wait *w = p;
+  double t = w->timeout;
+  if (w->again && t > 0) {
+    t = w->deadline - weft_monotonic();
+    if (t < 0)
+      t = 0;
+  }
+  w->again = 1;
+  return w->fn(w->h, t, w->out);
+}
 
 weft_status weft_rb_wait(weft_rb_wait_fn fn, weft_handle h, double timeout,
                          void *out, int flags) {
@@ -261,49 +426,10 @@ weft_status weft_rb_wait(weft_rb_wait_fn fn, weft_handle h, double timeout,
     if (st != -ETIMEDOUT && st != -EINTR)
       return st;
   }
-  struct wait w = {fn, h, timeout, out, 0, 0};
-  weft_status st = weft_thread_current(&w.self); /* borrowed; we are alive */
-  if (st < 0)
-    return st;
-  int r = interrupter_ensure();
-  if (r < 0)
-    return r;
-  /* A signal (Ctrl-C) reaches the unblocking function only while the main
-   * thread is Ruby's only thread, or while another Ruby thread sleeps in
-   * Ruby itself; when every thread waits in weft, nobody would call it.
-   * So the main thread, when not alone, waits in slices and looks for
-   * pending signals between them: only in waits that can be repeated
-   * after a timeout without effect (not condition_wait, barrier_wait). */
-  int sliced = (flags & WEFT_RB_RETRY) && timeout != 0 && !rb_thread_alone() &&
-               rb_thread_current() == rb_thread_main();
-  double deadline = timeout > 0 ? weft_monotonic() + timeout : 0;
-  for (;;) {
-    if (sliced && (timeout < 0 || w.timeout > MAIN_SLICE))
-      w.timeout = MAIN_SLICE;
-    /* -EINTR stays if Ruby had an interrupt pending and skipped the call.
-     * RB_NOGVL_INTR_FAIL: Ruby does not run its interrupts after a call
-     * that succeeded, so a Thread#raise cannot land between acquiring a
-     * lock and handing it to the caller. */
-    w.st = -EINTR;
-    rb_nogvl(wait_nogvl, &w, wait_ubf, &w,
-             RB_NOGVL_INTR_FAIL | RB_NOGVL_UBF_ASYNC_SAFE);
-    int again = w.st == -EINTR;
-    if (w.st == -ETIMEDOUT && sliced)
-      again = timeout < 0 || deadline - weft_monotonic() > 0;
-    if (!again)
-      break;
-    run_deferred();
-    rb_thread_check_ints(); /* may raise: that ends the wait */
-    if (timeout > 0) {
-      w.timeout = deadline - weft_monotonic();
-      if (w.timeout < 0)
-        w.timeout = 0;
-    } else {
-      w.timeout = timeout;
-    }
-  }
-  run_deferred();
-  return w.st;
+  struct wait w = {fn, h, timeout, 0, out, 0};
+  if (timeout > 0)
+    w.deadline = weft_monotonic() + timeout;
+  return weft_rb_call(wait_fn, &w, 0, 0);
 }
 
 #define WAIT_HT(name)                                                         \
@@ -325,11 +451,9 @@ weft_status weft_rb_thread_shutdown(weft_handle h, double timeout,
   return weft_thread_shutdown(timeout);
 }
 
-/* A sleep that ran its course "times out": so a sliced sleep goes on. */
 weft_status weft_rb_sleep(weft_handle h, double timeout, void *out) {
   (void)h, (void)out;
-  weft_status st = weft_sleep(timeout);
-  return st == 0 ? -ETIMEDOUT : st;
+  return weft_sleep(timeout);
 }
 
 weft_status weft_rb_barrier_wait(weft_handle h, double timeout, void *out) {
@@ -485,7 +609,7 @@ static VALUE dispatcher_main(void *arg) {
   for (;;) {
     size_t ran = 0;
     weft_status st = weft_rb_wait(weft_rb_dispatcher_run, dispatcher, -1,
-                                  &ran, WEFT_RB_RETRY);
+                                  &ran, 0);
     if (st == WEFT_ECLOSED || st == WEFT_EBADHANDLE)
       return Qnil;
     if (st < 0 && st != -ETIMEDOUT)
@@ -708,7 +832,7 @@ static VALUE m_synchronize(VALUE self, VALUE handle) {
     rb_raise(error_class(WEFT_EBADHANDLE),
              "synchronize: handle of kind %d is not a lock", kind);
   }
-  st = weft_rb_wait(acquire, h, -1, NULL, WEFT_RB_POLL | WEFT_RB_RETRY);
+  st = weft_rb_wait(acquire, h, -1, NULL, WEFT_RB_POLL);
   if (st < 0)
     weft_rb_raise(st);
   return rb_ensure(sync_body, Qnil, sync_release, (VALUE)&s);
@@ -786,7 +910,9 @@ void weft_rb_init(VALUE native) {
   if (st < 0)
     weft_rb_raise(st);
   rb_set_end_proc(dispatcher_close_at_exit, Qnil);
-  pthread_atfork(NULL, NULL, interrupter_forget);
+  signals_thread = Qnil;
+  rb_gc_register_address(&signals_thread);
+  pthread_atfork(NULL, NULL, after_fork_child);
 
   rb_define_module_function(native, "callback_register", m_callback_register,
                             1);
@@ -804,4 +930,5 @@ void weft_rb_init(VALUE native) {
   rb_define_module_function(native, "callback_count", m_callback_count, 0);
   rb_define_module_function(native, "foreign_barrier_wait",
                             m_foreign_barrier_wait, 1);
+  weft_rb_init_socket(native);
 }

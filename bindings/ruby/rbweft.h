@@ -24,6 +24,21 @@ void weft_rb_init(VALUE native);
  * Weft::Error (a module mixed into each). */
 NORETURN(void weft_rb_raise(weft_status st));
 
+/* What a failed I/O call was waiting for, so that "it would block" is
+ * Ruby's IO::EAGAINWaitReadable, IO::EAGAINWaitWritable or
+ * IO::EINPROGRESSWaitWritable (as read_nonblock raises) rather than a
+ * plain Errno::EAGAIN. */
+#define WEFT_RB_IO_NONE 0
+#define WEFT_RB_IO_READ 1
+#define WEFT_RB_IO_WRITE 2
+
+/* weft_rb_raise for an I/O call; -EINPROGRESS is a WaitWritable. */
+NORETURN(void weft_rb_raise_io(weft_status st, int io));
+
+/* The exception weft_rb_raise_io would raise, for the caller to add to
+ * (and raise with rb_exc_raise). */
+VALUE weft_rb_error(weft_status st, int io);
+
 /* Argument conversions: a TypeError or RangeError instead of a silent
  * truncation or wrap-around.  SWIG's own go through rb_rescue, which
  * costs more than a Lock acquire. */
@@ -37,7 +52,6 @@ typedef weft_status (*weft_rb_wait_fn)(weft_handle h, double timeout,
 
 /* weft_rb_wait's flags. */
 #define WEFT_RB_POLL 1  /* first try with timeout 0, keeping the GVL */
-#define WEFT_RB_RETRY 2 /* a timeout has no effect: may be cut in slices */
 
 /* Make a blocking call without the GVL, so other Ruby threads run.
  * Thread#kill, Thread#raise and signals reach it through weft_thread_
@@ -48,6 +62,30 @@ typedef weft_status (*weft_rb_wait_fn)(weft_handle h, double timeout,
  * switch.  May raise. */
 weft_status weft_rb_wait(weft_rb_wait_fn fn, weft_handle h, double timeout,
                          void *out, int flags);
+
+/* The general form, for calls whose arguments do not fit weft_rb_wait's
+ * (sockets, streams, select): fn(arg) runs without the GVL, and is called
+ * again after each -EINTR once Ruby's interrupts have run (they may
+ * raise).  fn keeps its progress in arg, so a retry resumes (sendall
+ * from what was sent).  `timed`, a socket or a stream (flag
+ * WEFT_RB_STREAM_TIMED) whose own timeout the call waits by: weft starts
+ * that timeout afresh on each call, so a retry after the timeout has run
+ * out since the first one returns -ETIMEDOUT instead (a call waits at
+ * most twice its timeout, however many signals come).  0 for none.
+ * WEFT_RB_UNINTERRUPTIBLE: no unblocking function (resolver calls, which
+ * weft cannot interrupt); Ruby's interrupts run when it returns. */
+#define WEFT_RB_STREAM_TIMED 4
+#define WEFT_RB_UNINTERRUPTIBLE 8
+typedef weft_status (*weft_rb_call_fn)(void *arg);
+weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
+                         weft_handle timed);
+
+/* Conversions of the socket module (rbsocket.c). */
+uint32_t weft_rb_u32(VALUE v);
+
+/* Define the socket, select and io functions of Weft::Native (rbsocket.c);
+ * called from weft_rb_init. */
+void weft_rb_init_socket(VALUE native);
 
 /* The blocking calls in weft_rb_wait's shape. */
 weft_status weft_rb_thread_join(weft_handle h, double timeout, void *out);

@@ -16,13 +16,19 @@
 # when it is garbage collected.
 #
 # Failures raise Errno::* (weft's -errno statuses) or Weft's own classes
-# (BadHandleError, ClosedError, StateError < ThreadError, ValueError <
-# ArgumentError, BrokenBarrierError, ...); every one of them is a
+# (BadHandleError, ClosedError < IOError, StateError < ThreadError,
+# ValueError < ArgumentError, ResolutionError < SocketError, TimeoutError
+# < Errno::ETIMEDOUT, BrokenBarrierError, ...); every one of them is a
 # Weft::Error with #code, #detail and weft's message.  Waits that time out
-# return false (or nil for #join), as Mutex#try_lock and Thread#join do.
+# return false (or nil for #join), as Mutex#try_lock and Thread#join do;
+# socket and stream calls that time out raise Weft::TimeoutError.
 # Timeouts are seconds: nil waits forever, a negative one is refused.
 # Blocking calls release the GVL and stay interruptible (Thread#kill,
 # Thread#raise, Ctrl-C).
+#
+# The socket, select and io modules (Weft::Socket, TCPSocket, ...,
+# Weft.select, Weft::Poller, Weft::Stream) are in weft_socket.rb,
+# weft_select.rb and weft_io.rb, loaded with this file.
 
 require "weft/native"
 
@@ -36,6 +42,7 @@ module Weft
   # too.
   ERROR_CODES = {
     BadHandleError => Native::WEFT_EBADHANDLE,
+    ClosedError => Native::WEFT_ECLOSED,
     ValueError => Native::WEFT_EVALUE,
     StateError => Native::WEFT_ESTATE
   }.freeze
@@ -74,8 +81,8 @@ module Weft
     nil
   end
 
-  # The value of a weft constant by name ("WEFT_ECLOSED", later "AF_INET",
-  # ...); KeyError if there is none.
+  # The value of a weft constant by name ("WEFT_ECLOSED", "AF_INET",
+  # "POLLIN", ...); KeyError if there is none.
   def self.constant(name)
     Native.constant_get(name.is_a?(Symbol) ? name.to_s : name)
   rescue Errno::ENOENT
@@ -179,6 +186,16 @@ module Weft
     def inspect
       "#<#{self.class} handle=0x#{@handle.to_s(16)}#{@closed ? ' closed' : ''}>"
     end
+
+    # For a call that failed with Weft::BadHandleError: on an object
+    # closed already, Weft::ClosedError (an IOError, as Ruby's "closed
+    # stream"); else the error itself.
+    def closed_or(error)
+      return error unless @closed
+
+      Weft.error(ClosedError, "#{self.class}: closed stream")
+    end
+    private :closed_or
 
     # A finalizer that closes `handle` (built here so it holds no
     # reference to the object).
@@ -754,3 +771,7 @@ module Weft
   # Python's exit rule: the process waits for its non-daemon threads.
   at_exit { Weft.shutdown }
 end
+
+require_relative "weft_io"
+require_relative "weft_socket"
+require_relative "weft_select"

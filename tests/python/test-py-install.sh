@@ -78,6 +78,12 @@ t = threading.Thread(target=lambda: out.append(lock.acquire()))
 t.start()
 t.join()
 assert out == [True] and lock.locked()
+import weft.socket as socket, weft.select as select, weft.io
+a, b = socket.socketpair()
+a.sendall(b"x")
+assert select.select([b], [], [], 30)[0] == [b] and b.recv(1) == b"x"
+a.close()
+b.close()
 print("ok", weft.version())
 ' "$pkgdir" "$backend")
 }

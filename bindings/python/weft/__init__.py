@@ -2,6 +2,9 @@
 
     import weft.threading as threading   # Thread, Lock, Event, ...
     import weft.thread                   # the low-level module (_thread)
+    import weft.socket as socket         # socket, create_connection, ...
+    import weft.select as select         # select, epoll, poll, Poller
+    import weft.io                       # Stream: buffered binary files
 
 Every weft object is a handle (an int, ``.handle``) that the whole process
 shares: a Lock made here can be acquired from Lua or C, and

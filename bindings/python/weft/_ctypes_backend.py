@@ -13,7 +13,9 @@ longer there does nothing, so C can never reach a collected callable.
 
 import ctypes
 import errno
+import operator
 import os
+import time
 import _thread
 from ctypes import byref
 
@@ -152,6 +154,7 @@ def _trampoline(cb, proto):
 
 ETIMEDOUT = errno.ETIMEDOUT
 WEFT_ERANGE = -10004
+SOCKADDR_MAX = 128  # WEFT_SOCKADDR_MAX: the header's, fixed by the ABI
 
 
 def _ctype(spelling, callbacks):
@@ -202,12 +205,89 @@ def _raise(st):
                         _f_last_error_detail())
 
 
+def _raise_written(st, written):
+    """_raise for a call that did part of its work first (_rules.RESUME):
+    the exception says how much in characters_written, as io's
+    BlockingIOError does."""
+    e = _errors.error(st, _decode(_f_err_name(st)),
+                      _decode(_f_last_error_message()),
+                      _f_last_error_detail())
+    e.characters_written = written
+    raise e
+
+
 def _argument_error(e):
     """ctypes' ArgumentError ("argument 2: TypeError: ...") as the
     exception inside it."""
     text = str(e)
     cls = OverflowError if "OverflowError" in text else TypeError
     return cls(text)
+
+
+def _not_bytes(obj):
+    return TypeError("a bytes-like object is required, not '%s'"
+                     % type(obj).__name__)
+
+
+def _bytes_in(obj, lengths_too=False):
+    """Bytes in (_rules.py): (what ctypes passes as the pointer, length).
+    bytes pass as they are; a writable buffer by address; a read-only one
+    that is not bytes as a copy (pure ctypes has no way to its address);
+    None is (NULL, 0); with lengths_too an int n is (NULL, n)."""
+    if obj.__class__ is bytes:
+        return obj, len(obj)
+    if obj is None:
+        return None, 0
+    if lengths_too and isinstance(obj, int):
+        return None, obj
+    if isinstance(obj, str):
+        raise _not_bytes(obj)
+    try:
+        view = memoryview(obj)
+    except TypeError:
+        raise _not_bytes(obj) from None
+    if not view.c_contiguous:
+        raise BufferError("a C-contiguous buffer is required")
+    n = view.nbytes
+    if view.readonly:
+        return view.tobytes(), n
+    return (ctypes.c_char * n).from_buffer(view), n
+
+
+def _bytes_out(obj):
+    """A bytes-out argument that is not an int: a writable buffer, as a
+    ctypes array over it."""
+    if isinstance(obj, (str, bytes)):
+        raise TypeError("expected an int or a writable bytes-like object, "
+                        "not %s" % type(obj).__name__)
+    try:
+        view = memoryview(obj)
+    except TypeError:
+        raise TypeError("expected an int or a writable bytes-like object, "
+                        "not %s" % type(obj).__name__) from None
+    if view.readonly:
+        raise TypeError("expected an int or a writable bytes-like object, "
+                        "not read-only %s" % type(obj).__name__)
+    if not view.c_contiguous:
+        raise BufferError("a C-contiguous buffer is required")
+    return (ctypes.c_char * view.nbytes).from_buffer(view)
+
+
+def _array_in(item, seq, lo, hi, what):
+    """An array in: a ctypes array of item from a sequence of ints."""
+    values = [operator.index(v) for v in seq]
+    if values and (min(values) < lo or max(values) > hi):
+        raise OverflowError("%s: a value is out of range" % what)
+    return (item * len(values))(*values)
+
+
+def _deadline(timeout):
+    """Where the time of a RETRY_EINTR call's timeout ends (None: no
+    end)."""
+    try:
+        return time.monotonic() + timeout if timeout > 0 else None
+    except TypeError:  # ctypes will refuse it
+        return None
 
 
 def _missing(cname):
@@ -219,20 +299,34 @@ def _missing(cname):
     return missing
 
 
+def _range_check(name, ctype, c):
+    lo, hi = _INT_RANGES[ctype]
+    return ("if not %d <= %s <= %d: raise OverflowError(%r)"
+            % (lo, name, hi, "%s out of range for %s" % (name, c)))
+
+
 class _Gen(object):
-    """The source of one wrapper, built argument by argument."""
+    """The source of one wrapper, built argument by argument.
+
+    The body is: checks (argument conversions), once (what is done
+    before the first call), then the call; a call that may be made again
+    (an output buffer that grows on WEFT_ERANGE, a RETRY_EINTR call) runs
+    in a loop whose every round does setup first."""
 
     def __init__(self, fn, callbacks):
         self.fn = fn
+        self.cname = fn["name"]
         self.callbacks = callbacks
         self.params = []   # Python parameters
-        self.setup = []    # lines before the call (and before each retry)
+        self.checks = []   # argument checks and conversions, first
+        self.once = []     # then lines run once before the first call
+        self.setup = []    # lines before each call
         self.cargs = []    # C argument expressions
         self.outs = []     # expressions of the returned values
         self.cells = []    # keys registered for this call
-        self.retry = None  # (buffer setup line, grow line) for ERANGE
-        self.checks = []   # argument checks and conversions, first
-        self.once = []     # then lines run once before the first call
+        self.grow = []     # (condition, lines) per buffer that may grow
+        self.resume = None  # RESUME: (bytes-in name, out variable)
+        self.bytes_in = {}  # bytes-in parameter -> (pointer, length) vars
 
     def build(self):
         args = self.fn["args"]
@@ -259,21 +353,109 @@ class _Gen(object):
             return 2
         if c == "char *" and rest == ["size_t", "size_t *"]:
             # (buf, cap, len): a string, retried with the reported size
-            self.retry = ("buf = _create_string_buffer(cap)",
-                          "cap = n.value + 1")
-            self.setup.append("n = _c_size_t()")
-            self.cargs += ["buf", "cap", "_byref(n)"]
-            self.outs.append("_decode(buf.raw[:n.value])")
+            b, cap, n = "b_" + name, "c_" + name, "n_" + name
+            self.once.append("%s = 64" % cap)
+            self.setup.append("%s = _create_string_buffer(%s)" % (b, cap))
+            self.setup.append("%s = _c_size_t()" % n)
+            self.grow.append(("%s.value >= %s" % (n, cap),
+                              "%s = %s.value + 1" % (cap, n)))
+            self.cargs += [b, cap, "_byref(%s)" % n]
+            self.outs.append("_decode(%s.raw[:%s.value])" % (b, n))
+            return 3
+        if c == "void *" and rest == ["size_t", "size_t *"] \
+                and name == "addr":
+            # an address out: bytes, from a WEFT_SOCKADDR_MAX buffer
+            b, n = "a_" + name, "n_" + name
+            self.once.append("%s = _create_string_buffer(%d)"
+                             % (b, SOCKADDR_MAX))
+            self.setup.append("%s = _c_size_t()" % n)
+            self.cargs += [b, str(SOCKADDR_MAX), "_byref(%s)" % n]
+            self.outs.append("%s.raw[:%s.value]" % (b, n))
+            return 3
+        if c == "void *" and rest == ["size_t", "size_t *"]:
+            # bytes out: an int (the most wanted; bytes returned, grown on
+            # WEFT_ERANGE) or a writable buffer (filled; the count)
+            self.params.append(name)
+            w, b, cap, n = "w_" + name, "b_" + name, "c_" + name, \
+                "n_" + name
+            self.checks += [
+                "if %s.__class__ is int or isinstance(%s, int):"
+                % (name, name),
+                "    " + _range_check(name, "c_size_t", "size_t"),
+                "    %s, %s = None, %s" % (w, cap, name),
+                "else:",
+                "    %s = _bytes_out(%s)" % (w, name),
+                "    %s = _sizeof(%s)" % (cap, w)]
+            self.setup.append("%s = _create_string_buffer(%s) if %s is None "
+                              "else %s" % (b, cap, w, w))
+            self.setup.append("%s = _c_size_t()" % n)
+            self.grow.append(("%s is None and %s.value > %s" % (w, n, cap),
+                              "%s = %s.value" % (cap, n)))
+            self.cargs += [b, cap, "_byref(%s)" % n]
+            self.outs.append("_string_at(%s, %s.value) if %s is None else "
+                             "%s.value" % (b, n, w, n))
             return 3
         if ctype.startswith("POINTER(") and rest == ["size_t", "size_t *"]:
             # (T *buf, cap, n): a list, retried with the reported count
             item = ctype[8:-1]
-            self.retry = ("buf = (_ct.%s * cap)()" % item,
-                          "cap = n.value")
-            self.setup.append("n = _c_size_t()")
-            self.cargs += ["buf", "cap", "_byref(n)"]
-            self.outs.append("buf[:n.value]")
+            b, cap, n = "b_" + name, "c_" + name, "n_" + name
+            self.once.append("%s = 64" % cap)
+            self.setup.append("%s = (_ct.%s * %s)()" % (b, item, cap))
+            self.setup.append("%s = _c_size_t()" % n)
+            self.grow.append(("%s.value > %s" % (n, cap),
+                              "%s = %s.value" % (cap, n)))
+            self.cargs += [b, cap, "_byref(%s)" % n]
+            self.outs.append("%s[:%s.value]" % (b, n))
             return 3
+        if ctype.startswith("POINTER(") and i + 3 < len(args) \
+                and args[i + 1]["ctype"].startswith("POINTER(") \
+                and [x["c"] for x in args[i + 2:i + 4]] == ["size_t",
+                                                            "size_t *"]:
+            # (T1 *a, T2 *b, cap, n): cap in, a list of (a[i], b[i]) out
+            second, cap, n = args[i + 1]["name"], args[i + 2]["name"], \
+                args[i + 3]["name"]
+            a1, a2, o = "p_" + name, "p_" + second, "n_" + n
+            self.params.append(cap)
+            self.checks.append(_range_check(cap, "c_size_t", "size_t"))
+            self.once.append("%s = (_ct.%s * %s)()" % (a1, ctype[8:-1], cap))
+            self.once.append("%s = (_ct.%s * %s)()"
+                             % (a2, args[i + 1]["ctype"][8:-1], cap))
+            self.setup.append("%s = _c_size_t()" % o)
+            self.cargs += [a1, a2, cap, "_byref(%s)" % o]
+            self.outs.append("list(zip(%s[:%s.value], %s[:%s.value]))"
+                             % (a1, o, a2, o))
+            return 4
+        if ctype.startswith("POINTER(") and rest[:1] == ["size_t"] \
+                and rest[1:] != ["size_t *"]:
+            # (T *a, size_t n): an array in (a sequence of ints); returned
+            # as C left it unless it is const
+            item = ctype[8:-1]
+            lo, hi = _INT_RANGES[item]
+            arr = "p_" + name
+            self.params.append(name)
+            self.once.append("%s = _array_in(_ct.%s, %s, %d, %d, %r)"
+                             % (arr, item, name, lo, hi, name))
+            self.cargs += [arr, "len(%s)" % arr]
+            if not c.startswith("const "):
+                self.outs.append("list(%s)" % arr)
+            return 2
+        if c == "const void *" and rest[:1] == ["size_t"]:
+            # bytes in: any bytes-like object (None: NULL, 0)
+            self.params.append(name)
+            ptr, n = "p_" + name, "l_" + name
+            self.bytes_in[name] = (ptr, n)
+            if self.cname in _rules.NULL_WITH_LENGTH:
+                self.checks.append("%s, %s = _bytes_in(%s, True)"
+                                   % (ptr, n, name))
+                self.checks.append(_range_check(n, "c_size_t", "size_t"))
+            else:
+                self.checks += [
+                    "if %s.__class__ is bytes:" % name,
+                    "    %s, %s = %s, len(%s)" % (ptr, n, name, name),
+                    "else:",
+                    "    %s, %s = _bytes_in(%s)" % (ptr, n, name)]
+            self.cargs += [ptr, n]
+            return 2
         if c == "const char *":
             self.params.append(name)
             self.checks.append("%s = _cstr(%s)" % (name, name))
@@ -285,18 +467,19 @@ class _Gen(object):
             var = "o_" + name
             self.setup.append("%s = _ct.%s()" % (var, item))
             self.cargs.append("_byref(%s)" % var)
-            self.outs.append("%s.value or 0" % var if item == "c_void_p"
-                             else "%s.value" % var)
+            if _rules.RESUME.get(self.cname) == name:
+                self.resume = var
+                self.outs.append("_done + %s.value" % var)
+            else:
+                self.outs.append("%s.value or 0" % var if item == "c_void_p"
+                                 else "%s.value" % var)
             return 1
         self.params.append(name)
         self.cargs.append(name)
         if ctype in _INT_RANGES:
             # ctypes would silently wrap an int that does not fit (a
             # handle + 2^64 would name the same handle); SWIG refuses it.
-            lo, hi = _INT_RANGES[ctype]
-            self.checks.append("if not %d <= %s <= %d: raise OverflowError("
-                             "%r)" % (lo, name, hi, "%s out of range for %s"
-                                      % (name, c)))
+            self.checks.append(_range_check(name, ctype, c))
         return 1
 
     def call(self, expr, ind):
@@ -308,20 +491,36 @@ class _Gen(object):
         lines.append("    raise _argument_error(e) from None")
         return [ind + line for line in lines]
 
+    def retry_eintr(self):
+        """The lines that prepare another call after -EINTR."""
+        lines = []
+        timeout = _rules.RETRY_EINTR[self.cname]
+        if timeout is not None:
+            lines.append("if _dl is not None:")
+            lines.append("    %s = max(_dl - _monotonic(), 0.0)" % timeout)
+        if self.resume is not None:
+            (name, (ptr, n)), = self.bytes_in.items()
+            lines.append("_done += %s.value" % self.resume)
+            lines.append("%s, %s = _bytes_in(memoryview(%s)[_done:])"
+                         % (ptr, n, name))
+        return lines
+
     def source(self):
         fn = self.fn
-        cname = fn["name"]
+        cname = self.cname
         call = "_f(%s)" % ", ".join(self.cargs)
         checked = (fn["c_restype"] == "weft_status"
                    and cname not in _rules.STATUS_VALUE)
+        retry = cname in _rules.RETRY_EINTR
         body = self.checks + self.once
-        if self.retry is not None:
-            body.append("cap = 64")
+        if retry and _rules.RETRY_EINTR[cname] is not None:
+            body.append("_dl = _deadline(%s)" % _rules.RETRY_EINTR[cname])
+        if self.resume is not None:
+            body.append("_done = 0")
+        loop = bool(self.grow) or retry
+        ind = "    " if loop else ""
+        if loop:
             body.append("while True:")
-            ind = "    "
-            body.append(ind + self.retry[0])
-        else:
-            ind = ""
         body += [ind + line for line in self.setup]
         if cname in _rules.POLL_FIRST:
             timeout = self.params[1]
@@ -335,10 +534,26 @@ class _Gen(object):
             body += self.call(call, ind + "    ")
         else:
             body += self.call(call, ind)
-        if self.retry is not None:
+        if self.grow:
             body.append(ind + "if st == %d:" % WEFT_ERANGE)
-            body.append(ind + "    " + self.retry[1])
+            if len(self.grow) == 1:
+                cond, line = self.grow[0]
+                body.append(ind + "    if %s:" % cond)
+                body.append(ind + "        " + line)
+                body.append(ind + "        continue")
+            else:
+                body.append(ind + "    _grew = False")
+                for cond, line in self.grow:
+                    body.append(ind + "    if %s:" % cond)
+                    body.append(ind + "        " + line)
+                    body.append(ind + "        _grew = True")
+                body.append(ind + "    if _grew:")
+                body.append(ind + "        continue")
+        if retry:
+            body.append(ind + "if st == %d:" % -errno.EINTR)
+            body += [ind + "    " + line for line in self.retry_eintr()]
             body.append(ind + "    continue")
+        if loop:
             body.append(ind + "break")
         if not checked:
             if fn["restype"] == "c_char_p":
@@ -355,10 +570,17 @@ class _Gen(object):
                      for k in self.cells]
             body.append("_raise(st)")
             return self.wrap(body)
-        body.append("if st < 0:")
+        if cname in _rules.EMPTY_ON_TIMEOUT:
+            body.append("if st < 0 and st != %d:" % -ETIMEDOUT)
+        else:
+            body.append("if st < 0:")
         body += ["    %s is None or _cell_drop(%s)" % (k, k)
                  for k in self.cells]
-        body.append("    _raise(st)")
+        if self.resume is not None:
+            body.append("    _raise_written(st, _done + %s.value)"
+                        % self.resume)
+        else:
+            body.append("    _raise(st)")
         if len(self.outs) == 1:
             body.append("return " + self.outs[0])
         elif self.outs:
@@ -383,7 +605,11 @@ def _generate(manifest):
         "_decode": _decode, "_cstr": _cstr, "_raise": _raise,
         "_cell_add": _cell_add, "_cell_drop": _cell_drop,
         "_ArgumentError": ctypes.ArgumentError, "_NUMBERS": (float, int),
-        "_argument_error": _argument_error,
+        "_argument_error": _argument_error, "_bytes_in": _bytes_in,
+        "_bytes_out": _bytes_out, "_array_in": _array_in,
+        "_sizeof": ctypes.sizeof, "_string_at": ctypes.string_at,
+        "_deadline": _deadline, "_monotonic": time.monotonic,
+        "_raise_written": _raise_written,
     }
     for name, proto in callbacks.items():
         namespace["_null_" + name] = proto()  # a NULL function pointer
@@ -436,3 +662,77 @@ _generated = _generate(_manifest.load())
 globals().update(_generated)
 __all__ = sorted(k for k in _generated if not k.startswith("_"))
 del _generated
+
+
+# ---------------------------------------------------------------------------
+# Hot socket calls
+# ---------------------------------------------------------------------------
+
+
+def fast_socket_calls():
+    """(recv, send, sendall): socket_recv, socket_send and socket_sendall
+    as weft.socket calls them, about a third cheaper per call in the
+    common case (a handle weft.socket holds, int flags, an int size or
+    bytes): through a second view of the library whose functions have no
+    argtypes, so ctypes converts only what is passed, already typed.
+    Anything else, and -EINTR, goes to the generated wrappers, which
+    behave the same (the rules of _rules.py)."""
+    raw = ctypes.CDLL(LIBRARY)
+    f_recv, f_send, f_sendall = (raw.weft_socket_recv, raw.weft_socket_send,
+                                 raw.weft_socket_sendall)
+    slow_recv, slow_send, slow_sendall = (socket_recv, socket_send,
+                                          socket_sendall)
+    c_int64, c_size_t = ctypes.c_int64, ctypes.c_size_t
+    new_buffer, string_at = ctypes.create_string_buffer, ctypes.string_at
+    ref = byref
+    eintr = -errno.EINTR
+    imin, imax = _INT_RANGES["c_int"]
+    big = 2 ** 62  # sizes beyond go the slow way (and fail there)
+
+    def recv(sock, flags, n):
+        if n.__class__ is not int or flags.__class__ is not int \
+                or not 0 <= n < big or not imin <= flags <= imax:
+            return slow_recv(sock, flags, n)
+        buf = new_buffer(n)
+        got = c_size_t()
+        st = f_recv(c_int64(sock), flags, buf, c_size_t(n), ref(got))
+        if st < 0:
+            if st == eintr:
+                return slow_recv(sock, flags, n)
+            _raise(st)
+        return string_at(buf, got.value)
+
+    def send(sock, data, flags):
+        if data.__class__ is not bytes or flags.__class__ is not int \
+                or not imin <= flags <= imax:
+            return slow_send(sock, data, flags)
+        sent = c_size_t()
+        st = f_send(c_int64(sock), data, c_size_t(len(data)), flags,
+                    ref(sent))
+        if st < 0:
+            if st == eintr:
+                return slow_send(sock, data, flags)
+            _raise(st)
+        return sent.value
+
+    def sendall(sock, data, flags):
+        if data.__class__ is not bytes or flags.__class__ is not int \
+                or not imin <= flags <= imax:
+            return slow_sendall(sock, data, flags)
+        sent = c_size_t()
+        st = f_sendall(c_int64(sock), data, c_size_t(len(data)), flags,
+                       ref(sent))
+        if st < 0:
+            done = sent.value
+            if st != eintr:
+                _raise_written(st, done)
+            try:
+                return done + slow_sendall(sock, memoryview(data)[done:],
+                                           flags)
+            except BaseException as e:
+                if hasattr(e, "characters_written"):
+                    e.characters_written += done
+                raise
+        return sent.value
+
+    return recv, send, sendall

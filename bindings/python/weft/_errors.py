@@ -19,10 +19,11 @@ Both backends build their exceptions with :func:`error`.
 
 import sys
 import threading as _std_threading
+import _socket as _std_socket
 
 __all__ = ["WeftError", "BadHandleError", "ClosedError", "StateError",
            "InvalidValueError", "BrokenBarrierError", "NotSupportedError",
-           "FFIError", "error", "unraisable"]
+           "FFIError", "gaierror", "herror", "error", "unraisable"]
 
 WEFT_ERR_BASE = -10000
 
@@ -67,6 +68,28 @@ class FFIError(WeftError):
     """WEFT_EFFI: libffi refused a signature or a call."""
 
 
+class gaierror(WeftError, _std_socket.gaierror):
+    """WEFT_EGAI: name resolution failed.  As socket.gaierror (which it
+    subclasses), errno is the EAI_* code (weft's detail) and strerror the
+    message."""
+
+    def __init__(self, code, name, message, detail=0):
+        WeftError.__init__(self, code, name, message, detail)
+        self.errno = detail
+        self.strerror = message
+
+
+class herror(WeftError, _std_socket.herror):
+    """WEFT_EHOST: a host entry lookup failed (gethostbyaddr,
+    gethostbyname_ex); as socket.herror (which it subclasses), errno is
+    h_errno (weft's detail) and strerror hstrerror's text."""
+
+    def __init__(self, code, name, message, detail=0):
+        WeftError.__init__(self, code, name, message, detail)
+        self.errno = detail
+        self.strerror = message
+
+
 class _RangeError(WeftError, OverflowError):
     """WEFT_ERANGE: a buffer too small.  The bindings retry with a larger
     one, so this escapes only from a direct call of a raw function."""
@@ -79,8 +102,10 @@ _CLASSES = {
     -10002: StateError,
     -10003: InvalidValueError,
     -10004: _RangeError,
+    -10005: gaierror,
     -10008: NotSupportedError,
     -10009: BrokenBarrierError,
+    -10010: herror,
     -10007: FFIError,
 }
 

@@ -18,6 +18,31 @@ module.  Mechanical rules (from the manifest, for every function):
 - ``const char *`` takes str (UTF-8), bytes or None; an embedded NUL is a
   ValueError;
 - a negative weft_status raises (weft._errors.error).
+
+Bytes, addresses and arrays (the socket, select and io calls):
+
+- bytes in, ``(const void *buf, size_t len)``, is one argument: any
+  C-contiguous bytes-like object (bytes, bytearray, memoryview, array,
+  mmap), or None for (NULL, 0).  str is a TypeError, as in Python's own
+  socket calls.  Addresses in, ``(const void *addr, size_t addr_len)``,
+  are bytes in too: a struct sockaddr as sockaddr_make returns it.
+- bytes out, ``(void *buf, size_t cap, size_t *n)``, is one argument,
+  either an int, the most bytes wanted, and the call returns the bytes
+  that came (WEFT_ERANGE, from readline or readall, is retried with the
+  size the call reported, as for strings); or a writable bytes-like
+  object, which the call fills and the count is returned (WEFT_ERANGE then
+  raises: the caller's buffer cannot grow).  A negative size is an
+  OverflowError, as for any size_t.
+- an address out, ``(void *addr, size_t addr_cap, size_t *addr_len)``,
+  is no argument: the address comes back as bytes (from a buffer of
+  WEFT_SOCKADDR_MAX bytes), for sockaddr_parse to read.
+- an array in, ``(T *a, size_t n)``, is one argument, a sequence of ints;
+  when ``a`` is not const, C may rewrite it (select_wait does), and the
+  list as the call left it is returned, in its place among the
+  out-parameters.
+- parallel arrays out, ``(T1 *a, T2 *b, size_t cap, size_t *n)``: cap is
+  an argument (at most that many, >= 1) and the call returns a list of n
+  ``(a[i], b[i])`` tuples (poller_poll's keys and events).
 """
 
 # Waits where a timeout that runs out is an answer, as in Python's
@@ -68,7 +93,71 @@ KEEP_GIL = frozenset([
     "weft_barrier_is_broken",
     "weft_local_new", "weft_local_set", "weft_local_get",
     "weft_dispatcher_new", "weft_dispatcher_fd",
+    # socket: creation, modes, options, names and the pure helpers.
+    # bind is left out (an AF_UNIX bind writes to the file system), and
+    # so is everything that resolves a name (sockaddr_make with a host
+    # name, the resolver) or waits (accept, connect, send*, recv*).
+    "weft_sockaddr_parse", "weft_socket_new", "weft_socket_pair_new",
+    "weft_socket_fromfd_new", "weft_socket_detach", "weft_socket_fileno",
+    "weft_socket_get_family", "weft_socket_get_type",
+    "weft_socket_get_proto", "weft_socket_set_timeout",
+    "weft_socket_get_timeout", "weft_socket_set_blocking",
+    "weft_socket_get_blocking", "weft_socket_get_default_timeout",
+    "weft_socket_set_default_timeout", "weft_socket_listen",
+    "weft_socket_getsockname", "weft_socket_getpeername",
+    "weft_socket_shutdown", "weft_socket_getsockopt",
+    "weft_socket_getsockopt_bytes", "weft_socket_setsockopt",
+    "weft_socket_setsockopt_bytes", "weft_addrinfo_count",
+    "weft_addrinfo_get", "weft_addrinfo_canonname",
+    "weft_socket_gethostname", "weft_socket_inet_aton",
+    "weft_socket_inet_ntoa", "weft_socket_inet_pton",
+    "weft_socket_inet_ntop", "weft_socket_htonl", "weft_socket_ntohl",
+    "weft_socket_htons", "weft_socket_ntohs", "weft_socket_has_ipv6",
+    # select: pollers' bookkeeping (only select_wait and poller_poll wait)
+    "weft_poller_new", "weft_poller_register", "weft_poller_modify",
+    "weft_poller_unregister", "weft_poller_register_fd",
+    "weft_poller_modify_fd", "weft_poller_unregister_fd",
+    # io: making a stream and asking about it (reads, writes and flushes
+    # wait)
+    "weft_stream_new", "weft_socket_makefile", "weft_stream_fileno",
+    "weft_stream_readable", "weft_stream_writable",
+    "weft_stream_set_timeout", "weft_stream_get_timeout",
 ])
+
+# Waits where running out of time is an answer with out-parameters: on
+# -ETIMEDOUT they return what C left in them (nothing ready: empty lists,
+# zero counts) instead of raising TimeoutError.
+EMPTY_ON_TIMEOUT = frozenset(["weft_select_wait", "weft_poller_poll"])
+
+# Blocking calls that weft_thread_interrupt (and, once weft has them,
+# signals) ends with -EINTR, having done nothing: the backend runs the
+# pending Python work (signal handlers: one that raises ends the call with
+# its exception) and calls again, as Python does since PEP 475.  The value
+# names the argument that is the call's timeout, which the retry gets as
+# the time left; None where the timeout is the handle's own (a socket's or
+# a stream's), which each call starts afresh (docs/bindings.md).
+RETRY_EINTR = {
+    "weft_socket_accept": None, "weft_socket_connect": None,
+    "weft_socket_connect_ex": None, "weft_socket_send": None,
+    "weft_socket_sendall": None, "weft_socket_sendto": None,
+    "weft_socket_recv": None, "weft_socket_recvfrom": None,
+    "weft_socket_create_connection": None,
+    "weft_select_wait": "timeout", "weft_poller_poll": "timeout",
+    "weft_stream_read": None, "weft_stream_read1": None,
+    "weft_stream_readall": None, "weft_stream_readline": None,
+    "weft_stream_write": None, "weft_stream_flush": None,
+}
+
+# Calls in RETRY_EINTR that may have done part of their work before the
+# interrupt, and say how much in an out-parameter: the retry goes on from
+# there (the bytes after those that went) and returns the total.  When
+# one fails, its exception says how much went in characters_written (as
+# io's BlockingIOError does).
+RESUME = {"weft_socket_sendall": "sent", "weft_stream_write": "written"}
+
+# Bytes in that may also be an int n, passed as (NULL, n): Python's
+# setsockopt(level, name, None, optlen).
+NULL_WITH_LENGTH = frozenset(["weft_socket_setsockopt_bytes"])
 
 # weft_status results that are values, not outcomes.
 STATUS_VALUE = frozenset(["weft_last_error_code"])
