@@ -78,10 +78,36 @@ module Weft
     out
   end
 
+  # IO's writing conveniences over a class's #write(*objs): Stream and
+  # BasicSocket share them.
+  module Writer
+    def <<(obj)
+      write(obj)
+      self
+    end
+
+    def print(*objs)
+      write(*(objs.empty? ? [$_] : objs))
+      nil
+    end
+
+    # Each object on a line of its own, as IO#puts.
+    def puts(*objs)
+      write(Weft.puts_text(objs))
+      nil
+    end
+
+    def printf(format, *args)
+      write(format(format, *args))
+      nil
+    end
+  end
+
   # A buffered stream (WEFT_KIND_STREAM).  Socket#makefile makes one;
   # Weft::Stream.new(io_or_fd, mode) makes one over any other descriptor
   # (a pipe, a file, a terminal).
   class Stream < Handle
+    include Writer
     KINDS = [KIND_STREAM].freeze
     N = Native
     private_constant :N
@@ -212,26 +238,6 @@ module Weft
       N.stream_write(@handle, data, @sync)
     rescue BadHandleError => e
       raise closed_or(e)
-    end
-
-    def <<(obj)
-      write(obj)
-      self
-    end
-
-    def print(*objs)
-      write(*(objs.empty? ? [$_] : objs))
-      nil
-    end
-
-    def puts(*objs)
-      write(Weft.puts_text(objs))
-      nil
-    end
-
-    def printf(format, *args)
-      write(format(format, *args))
-      nil
     end
 
     # Write out what is buffered.

@@ -64,6 +64,7 @@ module Weft
   # Weft::TCPSocket.new, ... make sockets; BasicSocket.for_handle wraps one
   # made elsewhere.
   class BasicSocket < Handle
+    include Writer
     KINDS = [KIND_SOCKET].freeze
     N = Native
     private_constant :N
@@ -291,27 +292,6 @@ module Weft
       objs.sum { |o| N.socket_sendall(@handle, o.to_s, 0) }
     rescue BadHandleError => e
       raise closed_or(e)
-    end
-
-    def <<(obj)
-      write(obj)
-      self
-    end
-
-    def print(*objs)
-      write(*(objs.empty? ? [$_] : objs))
-      nil
-    end
-
-    # Each object on a line of its own, as IO#puts.
-    def puts(*objs)
-      write(Weft.puts_text(objs))
-      nil
-    end
-
-    def printf(format, *args)
-      write(format(format, *args))
-      nil
     end
 
     # send with MSG_DONTWAIT: whatever goes at once; IO::EAGAINWaitWritable
