@@ -25,7 +25,8 @@
  * that was waiting, as in CPython).  `efd` is -1 until select or a poller
  * first asks for it; from then on its counter is 1 while `flag` is set and
  * 0 while it is clear, and its number stays the same until destroy (a
- * fork child gets a new eventfd under the same number). */
+ * fork child gets a new eventfd under the same number; only a child that
+ * cannot make one at all is left with none, or another number). */
 typedef struct eventobj {
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -176,17 +177,35 @@ static void event_destroy(void *obj) {
 }
 
 /* The eventfd is the parent's too: the child gets its own, under the
- * same number (pollers re-add it after this, poller.c). */
+ * same number (pollers re-add it after this, poller.c).  Keeping the
+ * parent's is never an option: the child's set and clear would change
+ * what the parent's selects and pollers see. */
 static void event_atfork_child(void *obj) {
   eventobj *e = obj;
   pthread_mutex_init(&e->mu, NULL);
   weft__cond_init(&e->cv);
   weft__pollable_atfork_child(&e->pl);
-  if (e->efd >= 0) {
-    int fd = eventfd(e->flag ? 1 : 0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd >= 0) {
-      dup3(fd, e->efd, O_CLOEXEC);
+  if (e->efd < 0)
+    return;
+  int init = e->flag ? 1 : 0;
+  int fd = eventfd(init, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) {
+    /* No descriptor left (the parent's table was full): let go of the
+     * parent's, whose slot the new one takes (or, if even that fails, an
+     * Event with no descriptor, made again on its next select). */
+    close(e->efd);
+    fd = eventfd(init, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) {
+      e->efd = -1;
+      return;
+    }
+  }
+  if (fd != e->efd) {
+    if (dup3(fd, e->efd, O_CLOEXEC) >= 0) {
       close(fd);
+    } else { /* not the parent's, at least */
+      close(e->efd);
+      e->efd = fd;
     }
   }
 }

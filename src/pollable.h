@@ -51,11 +51,12 @@ static inline void weft__pollable_rearm(weft__pollable *p) {
 /* The pollable part and the descriptor of a pinned socket or Event handle
  * (the Event's eventfd, which polls readable exactly while the Event is
  * set, is made here on first use).  WEFT_EBADHANDLE for other kinds; a
- * -errno if the Event's descriptor cannot be made.  The descriptor stays
- * open while the handle is pinned.  Defined in poller.c, which asks
- * socket.c and event.c. */
+ * -errno if the Event's descriptor cannot be made; both are recorded,
+ * their messages starting with `what`.  The descriptor stays open while
+ * the handle is pinned.  Defined in poller.c, which asks socket.c and
+ * event.c. */
 weft_status weft__pollable_of(weft_handle h, void *obj, int kind,
-                              weft__pollable **p, int *fd);
+                              weft__pollable **p, int *fd, const char *what);
 
 /* The kinds weft__pollable_of takes, as a mask for weft__handle_pin_any. */
 #define WEFT__POLLABLE_KINDS                                                \

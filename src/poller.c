@@ -234,7 +234,7 @@ void weft__pollable_atfork_child(weft__pollable *p) {
 }
 
 weft_status weft__pollable_of(weft_handle h, void *obj, int kind,
-                              weft__pollable **p, int *fd) {
+                              weft__pollable **p, int *fd, const char *what) {
   if (kind == WEFT_KIND_SOCKET) {
     weft__socket_pollable(obj, p, fd);
     return 0;
@@ -242,12 +242,12 @@ weft_status weft__pollable_of(weft_handle h, void *obj, int kind,
   if (kind == WEFT_KIND_EVENT) {
     weft_status st = weft__event_pollable(obj, p, fd);
     if (st < 0)
-      return weft__error(st, -st, "event %lld: no descriptor: %s",
+      return weft__error(st, -st, "%s: event %lld: no descriptor: %s", what,
                          (long long)h, strerror(-st));
     return 0;
   }
-  return weft__error(WEFT_EBADHANDLE, 0, "bad handle %lld (wrong kind)",
-                     (long long)h);
+  return weft__error(WEFT_EBADHANDLE, 0, "%s: bad handle %lld (wrong kind)",
+                     what, (long long)h);
 }
 
 /* ---- slots ---- */
@@ -713,7 +713,7 @@ static weft_status target_pin(weft_handle h, target *t, const char *what) {
   void *obj = weft__handle_pin_any(h, WEFT__POLLABLE_KINDS, &kind, what);
   if (obj == NULL)
     return WEFT__PIN_FAILED;
-  weft_status st = weft__pollable_of(h, obj, kind, &t->p, &t->fd);
+  weft_status st = weft__pollable_of(h, obj, kind, &t->p, &t->fd, what);
   if (st < 0) {
     weft__handle_unpin(h);
     return st;
@@ -1292,7 +1292,8 @@ static weft_status select_pin(selcall *c) {
       weft_status st =
           obj == NULL
               ? WEFT__PIN_FAILED
-              : weft__pollable_of(h, obj, kind, &c->sw[k].p, &c->fds[k].fd);
+              : weft__pollable_of(h, obj, kind, &c->sw[k].p, &c->fds[k].fd,
+                                  "select_wait");
       if (st < 0) {
         if (obj != NULL)
           weft__handle_unpin(h);
@@ -1404,8 +1405,9 @@ WEFT_API weft_status weft_select_wait(weft_handle *rlist, size_t nr,
   }
   const size_t per =
       sizeof(struct pollfd) + sizeof(selwait) + sizeof(weft_handle);
-  if (nr > SIZE_MAX / per || nw > SIZE_MAX / per - nr ||
-      nx > SIZE_MAX / per - nr - nw - 1)
+  /* total * per + one more pollfd must fit, and the sum must not wrap */
+  const size_t max = SIZE_MAX / per - 1;
+  if (nr > max || nw > max - nr || nx > max - nr - nw)
     return weft__error(WEFT_EVALUE, 0, "%s: too many handles", what);
   c.total = nr + nw + nx;
   weft__deadline d;

@@ -629,6 +629,7 @@ typedef weft_status (*read_fn)(op *o, char *buf, size_t cap, size_t *n);
 static weft_status read_call(weft_handle stream, void *buf, size_t cap,
                              size_t *n, read_fn fn, const char *what) {
   WEFT__CHECK_PTR(n, what);
+  *n = 0; /* every failure says nothing was read */
   weft_status st = size_check(buf, cap, what);
   if (st < 0)
     return st;
@@ -636,7 +637,6 @@ static weft_status read_call(weft_handle stream, void *buf, size_t cap,
   st = op_begin(&o, stream, READING, what);
   if (st < 0)
     return st;
-  *n = 0;
   st = fn(&o, buf, cap, n);
   if (st < 0 && st != WEFT_ERANGE)
     *n = 0;
@@ -662,6 +662,7 @@ WEFT_API weft_status weft_stream_readall(weft_handle stream, void *buf,
 WEFT_API weft_status weft_stream_readline(weft_handle stream, int64_t limit,
                                           void *buf, size_t cap, size_t *n) {
   WEFT__CHECK_PTR(n, "stream_readline");
+  *n = 0;
   weft_status st = size_check(buf, cap, "stream_readline");
   if (st < 0)
     return st;
@@ -669,7 +670,6 @@ WEFT_API weft_status weft_stream_readline(weft_handle stream, int64_t limit,
   st = op_begin(&o, stream, READING, "stream_readline");
   if (st < 0)
     return st;
-  *n = 0;
   st = do_readline(&o, limit, buf, cap, n);
   if (st < 0 && st != WEFT_ERANGE)
     *n = 0;
@@ -680,6 +680,9 @@ WEFT_API weft_status weft_stream_readline(weft_handle stream, int64_t limit,
 WEFT_API weft_status weft_stream_write(weft_handle stream, const void *buf,
                                        size_t len, size_t *written) {
   WEFT__CHECK_PTR(written, "stream_write");
+  /* Before anything can fail: callers resume after *written bytes when a
+   * call fails (-EINTR waiting for the write side included). */
+  *written = 0;
   weft_status st = size_check(buf, len, "stream_write");
   if (st < 0)
     return st;
@@ -687,7 +690,6 @@ WEFT_API weft_status weft_stream_write(weft_handle stream, const void *buf,
   st = op_begin(&o, stream, WRITING, "stream_write");
   if (st < 0)
     return st;
-  *written = 0;
   if (len > 0)
     st = do_write(&o, buf, len, written);
   op_end(&o);

@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sync-util.h"
 
@@ -126,9 +129,59 @@ static void test_bad_arguments(void) {
   weft_close(lock);
 }
 
+/* 1 if select finds e readable now. */
+static int selects_ready(weft_handle e) {
+  weft_handle r[1] = {e};
+  size_t n[3];
+  return weft_select_wait(r, 1, NULL, 0, NULL, 0, 0, &n[0], &n[1], &n[2]) ==
+         0;
+}
+
+/* An Event's descriptor (made for select and pollers) is the parent's in
+ * a fork child until the child replaces it, even when the child has no
+ * descriptor left (the parent's table was full): a set in the child must
+ * never make the parent's Event poll readable. */
+static void test_fork_full_table(void) {
+  weft_handle e;
+  weft_event_new(&e);
+  ok(!selects_ready(e), "a clear Event does not select (its eventfd made)");
+  struct rlimit old, low;
+  getrlimit(RLIMIT_NOFILE, &old);
+  low = old;
+  if (low.rlim_cur > 1024)
+    low.rlim_cur = 1024;
+  setrlimit(RLIMIT_NOFILE, &low);
+  static int fill[1024];
+  int nfill = 0, fd;
+  while (nfill < 1024 && (fd = dup(2)) >= 0)
+    fill[nfill++] = fd;
+  int full = nfill < 1024 && errno == EMFILE;
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = weft_event_set(e) != 0 || !selects_ready(e);
+    _exit(bad);
+  }
+  int status = -1;
+  waitpid(pid, &status, 0);
+  while (nfill > 0)
+    close(fill[--nfill]);
+  setrlimit(RLIMIT_NOFILE, &old);
+  if (!full) {
+    ok(1, "# SKIP cannot fill the descriptor table");
+    ok(1, "# SKIP cannot fill the descriptor table");
+  } else {
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "the child set its copy of the Event, which selects there");
+    ok(is_set(e) == 0 && !selects_ready(e),
+       "the parent's Event stays clear and does not select");
+  }
+  weft_close(e);
+}
+
 int main(void) {
   test_flag();
   test_waiters();
   test_bad_arguments();
+  test_fork_full_table();
   return done_testing();
 }

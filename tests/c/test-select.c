@@ -2,6 +2,7 @@
  * in-place rewrite of the lists, timeouts, bad handles, interrupts, a
  * close while waiting, and no FD_SETSIZE limit. */
 #include <math.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 
 #include "select-util.h"
@@ -200,6 +201,25 @@ static void test_arguments(void) {
      WEFT_EVALUE, "a NULL count is EVALUE");
   is(sel(NULL, 0, w, 1, NULL, 0, NAN, n), WEFT_EVALUE,
      "a NaN timeout is EVALUE");
+  /* Counts whose sum wraps around to a small total (as -1 through an FFI
+   * might): refused before a list is read, whatever the per-handle size
+   * select_wait works with. */
+  weft_handle one[1] = {0};
+  int refused = 1;
+  for (size_t per = 8; per <= 512; per += 8) {
+    size_t nr = SIZE_MAX / per, nx = SIZE_MAX - nr + 1 + 3; /* total 3 */
+    weft_status st = sel(one, nr, NULL, 0, one, nx, 0, n);
+    if (st != WEFT_EVALUE) {
+      diag("per %zu: %s", per, weft_err_name(st));
+      refused = 0;
+    }
+    st = sel(one, nr - 1, one, 1, one, nx, 0, n);
+    if (st != WEFT_EVALUE) {
+      diag("per %zu (split): %s", per, weft_err_name(st));
+      refused = 0;
+    }
+  }
+  ok(refused, "counts whose sum wraps are EVALUE");
   weft_close(a);
   weft_close(b);
 }
@@ -229,6 +249,50 @@ static void test_bad_handles(void) {
   weft_close(lock);
   weft_close(poller);
   weft_close(e);
+}
+
+/* An Event's descriptor is made on its first select or registration;
+ * when it cannot be (no descriptor left), the failure names the call. */
+static void test_no_descriptor(void) {
+  weft_handle poller, e1 = event(1), e2 = event(1);
+  if (weft_poller_new(0, &poller) != 0)
+    BAIL("poller_new: %s", weft_last_error_message());
+  struct rlimit old, low;
+  getrlimit(RLIMIT_NOFILE, &old);
+  low = old;
+  if (low.rlim_cur > 1024)
+    low.rlim_cur = 1024;
+  setrlimit(RLIMIT_NOFILE, &low);
+  static int fill[1024];
+  int nfill = 0, fd;
+  while (nfill < 1024 && (fd = dup(2)) >= 0)
+    fill[nfill++] = fd;
+  if (nfill == 1024 || errno != EMFILE) {
+    ok(1, "select_wait without a descriptor # SKIP cannot fill the table");
+    ok(1, "poller_register without a descriptor # SKIP cannot fill it");
+  } else {
+    weft_handle r[1] = {e1};
+    size_t n[3];
+    weft_status st = sel(r, 1, NULL, 0, NULL, 0, 0, n);
+    const char *m = weft_last_error_message();
+    ok(st == -EMFILE && strncmp(m, "select_wait: ", 13) == 0,
+       "select_wait without a descriptor for the Event: %s (%s)",
+       weft_err_name(st), m);
+    st = weft_poller_register(poller, e2, POLLIN, 1);
+    m = weft_last_error_message();
+    ok(st == -EMFILE && strncmp(m, "poller_register: ", 17) == 0,
+       "poller_register without a descriptor for the Event: %s (%s)",
+       weft_err_name(st), m);
+  }
+  while (nfill > 0)
+    close(fill[--nfill]);
+  setrlimit(RLIMIT_NOFILE, &old);
+  weft_handle r[1] = {e1};
+  size_t n[3];
+  is(sel(r, 1, NULL, 0, NULL, 0, 0, n), 0, "with descriptors again it works");
+  weft_close(poller);
+  weft_close(e1);
+  weft_close(e2);
 }
 
 static weft_status do_interrupt_self(job *j) {
@@ -337,6 +401,7 @@ int main(void) {
   test_compaction();
   test_arguments();
   test_bad_handles();
+  test_no_descriptor();
   test_interrupt();
   test_close_while_waiting();
   test_many();

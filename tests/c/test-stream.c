@@ -809,6 +809,54 @@ static void test_close_wakes(void) {
   close(p[1]);
 }
 
+/* A call that fails before it does anything says so in its count: the
+ * bindings resume a write after *written bytes when it fails with -EINTR
+ * (a garbage count would move their buffer pointer anywhere). */
+static void test_failed_counts(void) {
+  int p[2];
+  mkpipe(p);
+  weft_handle s = mkstream(p[1], "w", -1);
+  size_t len = 1 << 20;
+  char *big = malloc(len);
+  memset(big, 'f', len);
+  job a = {.call = call_write, .h = s, .data = big, .len = len};
+  job b = {.call = call_write, .h = s, .data = "x", .len = 1, .n = 12345};
+  job_start(&a);
+  ok(wait_in_poll(atomic_load(&a.tid)), "a writer blocks on a full pipe");
+  job_start(&b);
+  ok(wait_in_futex(atomic_load(&b.tid)), "a second writer waits for the side");
+  weft_thread_interrupt(b.self);
+  is(job_join(&b), -EINTR, "interrupted while it waits: -EINTR");
+  is(b.n, 0, "and *written is 0 (nothing was taken)");
+  weft_thread_interrupt(a.self);
+  is(job_join(&a), -EINTR, "the first writer is interrupted too");
+  weft_close(s);
+  free(big);
+
+  weft_handle r = mkstream(p[0], "r", -1);
+  size_t n = 12345;
+  is(weft_stream_write(r, "x", 1, &n), -EBADF, "write on a read-only stream");
+  is(n, 0, "sets *written to 0");
+  weft_handle w = mkstream(p[1], "w", -1);
+  char buf[8];
+  n = 12345;
+  is(weft_stream_read(w, buf, sizeof buf, &n), -EBADF,
+     "read on a write-only stream");
+  is(n, 0, "sets *n to 0");
+  n = 12345;
+  is(weft_stream_readline(w, -1, buf, sizeof buf, &n), -EBADF,
+     "readline on a write-only stream");
+  is(n, 0, "sets *n to 0");
+  weft_close(r);
+  weft_close(w);
+  n = 12345;
+  is(weft_stream_write(w, "x", 1, &n), WEFT_EBADHANDLE,
+     "write on a closed stream");
+  is(n, 0, "sets *written to 0");
+  close(p[0]);
+  close(p[1]);
+}
+
 static void test_both_sides(void) {
   int p[2];
   mkpair(p);
@@ -992,6 +1040,7 @@ int main(void) {
   test_timeout();
   test_interrupt();
   test_close_wakes();
+  test_failed_counts();
   test_both_sides();
   test_wrong_side();
   test_bad_handles();
