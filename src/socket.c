@@ -713,13 +713,13 @@ static weft_status do_send(sockobj *s, weft_handle h, const char *buf,
 WEFT_API weft_status weft_socket_send(weft_handle sock, const void *buf,
                                       size_t len, int flags, size_t *sent) {
   WEFT__CHECK_PTR(sent, "socket_send");
+  *sent = 0; /* what every failure has sent, however early */
   weft_status st = size_check(buf, len, "socket_send");
   if (st < 0)
     return st;
   sockobj *s = pin(sock, "socket_send");
   if (s == NULL)
     return WEFT__PIN_FAILED;
-  *sent = 0;
   st = do_send(s, sock, buf, len, flags, NULL, 0, sent, "socket_send");
   weft__handle_unpin(sock);
   return st;
@@ -730,6 +730,7 @@ WEFT_API weft_status weft_socket_sendto(weft_handle sock, const void *buf,
                                         const void *addr, size_t addr_len,
                                         size_t *sent) {
   WEFT__CHECK_PTR(sent, "socket_sendto");
+  *sent = 0; /* what every failure has sent, however early */
   weft_status st = size_check(buf, len, "socket_sendto");
   if (st == 0)
     st = weft__sockaddr_check(addr, addr_len, "socket_sendto");
@@ -738,7 +739,6 @@ WEFT_API weft_status weft_socket_sendto(weft_handle sock, const void *buf,
   sockobj *s = pin(sock, "socket_sendto");
   if (s == NULL)
     return WEFT__PIN_FAILED;
-  *sent = 0;
   st = do_send(s, sock, buf, len, flags, addr, addr_len, sent,
                "socket_sendto");
   weft__handle_unpin(sock);
@@ -749,6 +749,7 @@ WEFT_API weft_status weft_socket_sendall(weft_handle sock, const void *buf,
                                          size_t len, int flags,
                                          size_t *sent) {
   WEFT__CHECK_PTR(sent, "socket_sendall");
+  *sent = 0; /* what every failure has sent, however early */
   weft_status st = size_check(buf, len, "socket_sendall");
   if (st < 0)
     return st;
@@ -832,6 +833,7 @@ static weft_status do_recv(sockobj *s, weft_handle h, int flags, char *buf,
 WEFT_API weft_status weft_socket_recv(weft_handle sock, int flags,
                                       void *buf, size_t cap, size_t *n) {
   WEFT__CHECK_PTR(n, "socket_recv");
+  *n = 0;
   weft_status st = size_check(buf, cap, "socket_recv");
   if (st < 0)
     return st;
@@ -848,6 +850,7 @@ WEFT_API weft_status weft_socket_recvfrom(weft_handle sock, int flags,
                                           void *addr, size_t addr_cap,
                                           size_t *addr_len) {
   WEFT__CHECK_PTR(n, "socket_recvfrom");
+  *n = 0;
   weft_status st = size_check(buf, cap, "socket_recvfrom");
   if (st == 0)
     st = weft__sockaddr_out_check(addr, addr_cap, addr_len,

@@ -492,6 +492,16 @@ static void test_bad_input(void) {
      "a NULL count is WEFT_EVALUE");
   is(weft_socket_send(s, buf, SIZE_MAX, 0, &n), WEFT_EVALUE,
      "a negative send size is WEFT_EVALUE");
+  n = 99;
+  is(weft_socket_sendall(closed, buf, 4, 0, &n), WEFT_EBADHANDLE,
+     "sendall on a closed socket is WEFT_EBADHANDLE");
+  is(n, 0, "and says it sent nothing (a binding's retry advances by it)");
+  n = 99;
+  weft_socket_sendall(s, buf, SIZE_MAX, 0, &n);
+  is(n, 0, "so does a sendall refused for its size");
+  n = 99;
+  weft_socket_recv(closed, 0, buf, sizeof buf, &n);
+  is(n, 0, "a failed recv says it received nothing");
   is(weft_socket_bind(s, NULL, 16), WEFT_EVALUE, "a NULL address");
   is(weft_socket_bind(s, buf, 1), WEFT_EVALUE, "a 1-byte address");
   addr a;
