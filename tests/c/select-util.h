@@ -27,52 +27,6 @@
 #include "tap.h"
 #include "weft.h"
 
-/* 1 if thread `tid` sleeps in one of the system calls weft's descriptor
- * waits use (poll, ppoll, epoll_wait, epoll_pwait), 0 if not, -1 if /proc
- * cannot tell. */
-static inline int sel_tid_in_poll(int tid) {
-  char path[64], buf[128];
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return -1;
-  char *line = fgets(buf, sizeof buf, f);
-  fclose(f);
-  if (line == NULL || buf[0] < '0' || buf[0] > '9')
-    return buf[0] == 'r' ? 0 : -1; /* "running" */
-  long nr = atol(buf);
-  return nr == SYS_ppoll || nr == SYS_epoll_pwait
-#ifdef SYS_poll
-         || nr == SYS_poll
-#endif
-#ifdef SYS_epoll_wait
-         || nr == SYS_epoll_wait
-#endif
-#ifdef SYS_epoll_pwait2
-         || nr == SYS_epoll_pwait2
-#endif
-      ;
-}
-
-/* Wait (up to 20 s) until thread *tidp (0 until published) sleeps in a
- * descriptor wait, twice in a row 20 ms apart.  1 when it does. */
-static inline int sel_wait_in_poll(_Atomic int *tidp) {
-  int streak = 0;
-  for (int round = 0; round < 1000; round++) {
-    int tid = atomic_load(tidp);
-    int r = tid ? sel_tid_in_poll(tid) : 0;
-    if (r < 0) { /* no /proc: a generous grace period */
-      sleep_s(0.3);
-      return 1;
-    }
-    streak = r ? streak + 1 : 0;
-    if (streak == 2)
-      return 1;
-    sleep_s(0.02);
-  }
-  return 0;
-}
-
 /* A thread that makes itself interruptible (weft_thread_current), then
  * runs one call and keeps its status. */
 typedef struct job {
@@ -99,7 +53,7 @@ static inline void *job_main(void *p) {
 static inline int job_start(job *j, pthread_t *t) {
   atomic_store(&j->tid, 0);
   *t = spawn(job_main, j);
-  return sel_wait_in_poll(&j->tid);
+  return wait_in_poll(&j->tid);
 }
 
 /* A connected AF_UNIX stream pair of sockets. */

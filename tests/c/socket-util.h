@@ -89,48 +89,6 @@ static inline void tcp_pair(int family, weft_handle *client,
   weft_close(l);
 }
 
-/* 1 if thread `tid` sleeps in poll/ppoll/epoll_wait (what weft's waits
- * use), 0 if not, -1 if /proc cannot tell. */
-static inline int tid_in_poll(int tid) {
-  char path[64], buf[128];
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return -1;
-  char *line = fgets(buf, sizeof buf, f);
-  fclose(f);
-  if (line == NULL || buf[0] < '0' || buf[0] > '9')
-    return buf[0] == 'r' ? 0 : -1;
-  long nr = atol(buf);
-  return nr == SYS_ppoll || nr == SYS_epoll_pwait
-#ifdef SYS_epoll_wait
-         || nr == SYS_epoll_wait
-#endif
-#ifdef SYS_poll
-         || nr == SYS_poll
-#endif
-      ;
-}
-
-/* Wait (up to 20 s) until thread *tidp (0 until published) sleeps in
- * poll, twice 20 ms apart.  1 when it does. */
-static inline int wait_in_poll(_Atomic int *tidp) {
-  int streak = 0;
-  for (int round = 0; round < 1000; round++) {
-    int tid = atomic_load(tidp);
-    int r = tid ? tid_in_poll(tid) : 0;
-    if (r < 0) {
-      sleep_s(0.3);
-      return 1;
-    }
-    streak = r ? streak + 1 : 0;
-    if (streak == 2)
-      return 1;
-    sleep_s(0.02);
-  }
-  return 0;
-}
-
 static inline int is_cloexec(int fd) {
   int fl = fcntl(fd, F_GETFD);
   return fl >= 0 && (fl & FD_CLOEXEC);

@@ -20,25 +20,6 @@
 
 #include "sync-util.h"
 
-/* The system call thread `tid` is in: its number, -2 running, -1 /proc
- * cannot tell. */
-static inline long tid_syscall(int tid) {
-  char path[64], buf[128];
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return -1;
-  char *line = fgets(buf, sizeof buf, f);
-  fclose(f);
-  if (line == NULL)
-    return -1;
-  if (buf[0] == 'r')
-    return -2; /* "running" */
-  if (buf[0] < '0' || buf[0] > '9')
-    return -1;
-  return atol(buf);
-}
-
 /* Wait (up to 20 s) until thread tid sleeps in system call nr, twice in
  * a row 10 ms apart.  1 when it does, 0 on timeout. */
 static inline int wait_in_syscall(int tid, long nr) {

@@ -335,7 +335,7 @@ static void test_interrupt(void) {
   is(weft_thread_interrupt(j.self), 0, "%s: interrupt one", B);
   pthread_join(t, NULL);
   is(j.st, -EINTR, "%s: it returns -EINTR", B);
-  ok(sel_wait_in_poll(&j2.tid), "%s: the other one still sleeps", B);
+  ok(wait_in_poll(&j2.tid), "%s: the other one still sleeps", B);
   weft_event_set(e);
   pthread_join(t2, NULL);
   ok(j2.st == 0 && j2.keys[0] == 1, "%s: and wakes for its event", B);
