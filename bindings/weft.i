@@ -1225,10 +1225,13 @@ WEFTLUA_OUT(double)
   "if ($1 < 0 && $1 != -ETIMEDOUT) weftlua_raise(L, $1);"
 
 /* poller_poll(h, timeout, max) -> keys, events: two lists, empty when
- * the time ran out. */
+ * the time ran out.  A max above 65536 is 65536 (the rest come with the
+ * next wait, as Ruby's), so the arrays' sizes cannot overflow. */
 %typemap(in) (int64_t *keys, uint32_t *events, size_t cap, size_t *n)
   (int64_t keys_[64], uint32_t events_[64], size_t n_ = 0) {
   $3 = weftlua_checksize(L, $input, "$symname");
+  if ($3 > 65536)
+    $3 = 65536;
   $1 = $3 <= 64 ? keys_ : lua_newuserdatauv(L, $3 * sizeof *$1, 0);
   $2 = $3 <= 64 ? events_ : lua_newuserdatauv(L, $3 * sizeof *$2, 0);
   $4 = &n_;
@@ -1301,6 +1304,7 @@ WEFTLUA_BLOCKING(weft_poller_poll, arg2)
   size_t total_ = 0;
   weftlua_wait_begin(&wait_, -1);
   for (;;) {
+    *done = 0; /* a call that fails early (a closed handle) sets nothing */
     $action
     total_ += *done;
     if (result != -EINTR)

@@ -169,10 +169,12 @@ size_t weftlua_checksize(lua_State *L, int idx, const char *what) {
 
 weft_handle *weftlua_check_handles(lua_State *L, int idx, size_t *n) {
   luaL_checktype(L, idx, LUA_TTABLE);
-  lua_Integer len = luaL_len(L, idx);
+  lua_Integer len = luaL_len(L, idx); /* __len may say anything */
   *n = (size_t)(len > 0 ? len : 0);
   if (*n == 0)
     return NULL;
+  if (*n > SIZE_MAX / sizeof(weft_handle))
+    luaL_argerror(L, idx, lua_pushfstring(L, "%I handles are too many", len));
   weft_handle *a = lua_newuserdatauv(L, *n * sizeof *a, 0);
   for (size_t i = 0; i < *n; i++) {
     int isnum;

@@ -832,9 +832,12 @@ static VALUE m_select_wait(VALUE self, VALUE r, VALUE w, VALUE x,
   struct select_op s;
   memset(&s, 0, sizeof s);
   s.timeout = weft_rb_double(timeout);
+  /* Every to_ary first: one may change another list.  Nothing below runs
+   * Ruby code, so the lengths hold while the handles are read. */
+  for (int l = 0; l < 3; l++)
+    ary[l] = rb_convert_type(ary[l], T_ARRAY, "Array", "to_ary");
   size_t total = 0;
   for (int l = 0; l < 3; l++) {
-    ary[l] = rb_convert_type(ary[l], T_ARRAY, "Array", "to_ary");
     s.counts[l] = (size_t)RARRAY_LEN(ary[l]);
     total += s.counts[l];
   }
@@ -950,8 +953,38 @@ static weft_status op_stream_flush(void *p) {
   return weft_stream_flush(o->h);
 }
 
+/* weft_close, once: its flush waits interruptibly, and an interrupt
+ * ends it (the handle is closed whatever the flush does, losing what it
+ * held).  So there is nothing to call again: a retry (after an interrupt
+ * that did not raise) reports CLOSE_CUT. */
+#define CLOSE_CUT 1
+struct close_op {
+  weft_handle h;
+  int began;
+};
+
 static weft_status op_close(void *p) {
-  return weft_close(((struct stream_op *)p)->h);
+  struct close_op *c = p;
+  if (c->began)
+    return CLOSE_CUT;
+  c->began = 1;
+  return weft_close(c->h);
+}
+
+static VALUE close_body(VALUE p) {
+  return INT2NUM(weft_rb_call(op_close, (void *)p, 0, 0));
+}
+
+/* An interrupt that came before the close began (Ruby then skips the
+ * call and raises): close without waiting for the flush. */
+static VALUE close_ensure(VALUE p) {
+  struct close_op *c = (struct close_op *)p;
+  if (!c->began) {
+    c->began = 1;
+    weft_stream_set_timeout(c->h, 0);
+    weft_close(c->h);
+  }
+  return Qnil;
 }
 
 static weft_status stream_call(weft_rb_call_fn fn, struct stream_op *o) {
@@ -1042,12 +1075,18 @@ static VALUE m_stream_flush(VALUE self, VALUE stream) {
 }
 
 /* Native.stream_close(stream) -> nil: weft_close, whose flush may wait
- * (by the stream's timeout) without the GVL.  Not interruptible: the
- * handle is closed whatever the flush does, and an interrupted flush
- * would lose the data. */
+ * (by the stream's timeout) without the GVL, interruptibly, as every
+ * wait: Thread#kill, Timeout.timeout and Ctrl-C end it, and the handle
+ * is closed in every case.  An interrupt that does not raise (a trap
+ * handler) leaves the flush cut short: Errno::EINTR.  Stream#close
+ * flushes first (a flush resumes after an interrupt), so only what a
+ * concurrent write added can be lost so. */
 static VALUE m_stream_close(VALUE self, VALUE stream) {
-  struct stream_op o = {.h = weft_rb_handle(stream)};
-  weft_status st = weft_rb_call(op_close, &o, WEFT_RB_UNINTERRUPTIBLE, 0);
+  struct close_op c = {weft_rb_handle(stream), 0};
+  weft_status st =
+      NUM2INT(rb_ensure(close_body, (VALUE)&c, close_ensure, (VALUE)&c));
+  if (st == CLOSE_CUT)
+    st = -EINTR;
   if (st < 0)
     weft_rb_raise_io(st, WRITE);
   return Qnil;

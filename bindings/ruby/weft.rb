@@ -56,6 +56,14 @@ module Weft
     e
   end
 
+  # Close a handle that a call made for an object that an interrupt kept
+  # from owning it (it may own it already, or not).
+  def self.close_unowned(handle)
+    Native.close(handle)
+  rescue StandardError
+    nil # closed already
+  end
+
   # Seconds for weft: nil waits forever (-1); negative and NaN are
   # refused, as Kernel#sleep refuses them.
   def self.timeout_arg(timeout)

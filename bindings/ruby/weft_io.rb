@@ -289,33 +289,43 @@ module Weft
     end
 
     # Flush, then close, as IO#close: the handle is closed even if the
-    # flush fails, and its error is raised after.  The flush waits without
-    # the GVL, interruptibly; what a concurrent write adds meanwhile is
-    # flushed by the close itself (not interruptible).
+    # flush fails or is interrupted (Thread#kill, Timeout.timeout,
+    # Ctrl-C), and the flush's error goes on after; what it could not
+    # write is lost.  Both wait without the GVL, interruptibly.
     def close
       return nil if @closed
 
-      error = nil
-      begin
-        N.stream_flush(@handle) if @own && writable?
-      rescue StandardError => e
-        error = e
-      end
       @closed = true
-      if @own
-        ObjectSpace.undefine_finalizer(self)
-        begin
-          N.stream_close(@handle)
-        rescue StandardError => e
-          error ||= e
-        end
-      end
-      raise error if error
+      return nil unless @own
 
+      ObjectSpace.undefine_finalizer(self)
+      flushed = false
+      begin
+        N.stream_flush(@handle) if writable?
+        flushed = true
+      ensure
+        close_handle(flushed)
+      end
       nil
     end
 
     private
+
+    # After a flush that failed, the close's own flush must not wait for
+    # the same bytes again (it would hang where the interrupt came), and
+    # the flush's error is the one raised.
+    def close_handle(flushed)
+      unless flushed
+        begin
+          N.stream_set_timeout(@handle, 0.0)
+        rescue StandardError
+          nil
+        end
+      end
+      N.stream_close(@handle)
+    rescue StandardError
+      raise if flushed
+    end
 
     def weft_own(handle)
       super

@@ -22,14 +22,19 @@ module Weft
   # IO.select for weft: arrays of Weft sockets and Events; [[readable],
   # [writable], [exceptional]] (each in the order given), or nil when
   # timeout (seconds; nil: forever) ran out first.  Without the FD_SETSIZE
-  # limit.
+  # limit.  A socket holding bytes a failed gets took (#pending?) is
+  # readable at once: recv returns them.
   def self.select(readers, writers = nil, errors = nil, timeout = nil)
     lists = [readers, writers, errors].map { |l| l.nil? ? [] : l.to_ary }
     maps = lists.map { |l| l.each_with_object({}) { |o, m| m[select_handle(o)] ||= o } }
-    ready = Native.select_wait(*maps.map(&:keys), timeout_arg(timeout))
-    return nil if ready.nil?
+    timeout = timeout_arg(timeout)
+    kept = maps[0].values.select { |o| o.is_a?(BasicSocket) && o.pending? }
+    ready = Native.select_wait(*maps.map(&:keys), kept.empty? ? timeout : 0.0)
+    return nil if ready.nil? && kept.empty?
 
-    ready.each_with_index.map { |hs, i| hs.map { |h| maps[i][h] } }
+    out = (ready || [[], [], []]).each_with_index.map { |hs, i| hs.map { |h| maps[i][h] } }
+    out[0] = maps[0].values.select { |o| kept.include?(o) || out[0].include?(o) } unless kept.empty?
+    out
   end
 
   def self.select_handle(obj)

@@ -250,6 +250,11 @@ module Weft
       [sock, Socket.addrinfo_for(addr, sock)]
     rescue BadHandleError => e
       raise closed_or(e)
+    ensure
+      # An interrupt (Timeout.timeout, Thread#raise) that lands between the
+      # accept and the new object's finalizer: close the connection rather
+      # than leave its descriptor to nobody.
+      Weft.close_unowned(h) if h && sock.nil?
     end
 
     # accept without waiting: IO::EAGAINWaitReadable (or :wait_readable
@@ -303,6 +308,13 @@ module Weft
     end
 
     # ---- receiving ----
+
+    # Whether the socket holds bytes that a gets or read which failed (a
+    # timeout, an interrupt) had taken: recv, read and gets return them
+    # first, and Weft.select reports the socket readable meanwhile.
+    def pending?
+      !@rbuf.nil?
+    end
 
     # Up to maxlen bytes (binary); "" at the end of the stream (Ruby 3.1's
     # recv).  flags: MSG_* (Integer).
@@ -664,7 +676,8 @@ module Weft
     # connect_timeout bounds each try.  With a block: yields the socket and
     # closes it after.
     def self.tcp(host, port, local_host = nil, local_port = nil, connect_timeout: nil, &block)
-      sock = adopt(connect_tcp(host, port, local_host, local_port, connect_timeout))
+      sock = nil
+      connect_tcp(host, port, local_host, local_port, connect_timeout) { |h| sock = adopt(h) }
       return sock unless block
 
       begin
@@ -970,14 +983,28 @@ module Weft
     end
 
     # create_connection for TCPSocket.new and Socket.tcp: the socket keeps
-    # the default timeout, not connect_timeout.
+    # the default timeout, not connect_timeout.  Yields the new handle to
+    # the block that owns it, closing it if anything (an interrupt) comes
+    # first.
     def self.connect_tcp(host, port, local_host, local_port, connect_timeout)
       default = N.socket_get_default_timeout
       timeout = connect_timeout.nil? ? default : Weft.timeout_arg(connect_timeout)
       h = N.socket_create_connection((host || "localhost").to_s, service_arg(port) || "0", timeout,
                                      local_host&.to_s, local_port.nil? ? nil : service_arg(local_port))
       N.socket_set_timeout(h, default) unless connect_timeout.nil?
-      h
+      yield h
+      h = nil
+    ensure
+      Weft.close_unowned(h) if h
+    end
+
+    # The same for create_connection, whose socket keeps `timeout`.
+    def self.create_connection_owned(args)
+      h = N.socket_create_connection(*args)
+      yield h
+      h = nil
+    ensure
+      Weft.close_unowned(h) if h
     end
 
     private_class_method :const_arg, :raw_getaddrinfo, :host_lines
@@ -1010,7 +1037,7 @@ module Weft
   # address host resolves to (connect_timeout bounds each try).
   class TCPSocket < IPSocket
     def initialize(host, port, local_host = nil, local_port = nil, connect_timeout: nil)
-      weft_own(Socket.connect_tcp(host, port, local_host, local_port, connect_timeout))
+      Socket.connect_tcp(host, port, local_host, local_port, connect_timeout) { |h| weft_own(h) }
     end
 
     # Python's socket.create_connection((host, port), timeout): the socket
@@ -1018,8 +1045,10 @@ module Weft
     def self.create_connection(host, port, timeout: nil, source: nil)
       src_host, src_port = source
       t = timeout.nil? ? N.socket_get_default_timeout : Weft.timeout_arg(timeout)
-      adopt(N.socket_create_connection(host.to_s, Socket.service_arg(port) || "0", t, src_host&.to_s,
-                                       src_port.nil? ? nil : Socket.service_arg(src_port)))
+      sock = nil
+      Socket.create_connection_owned([host.to_s, Socket.service_arg(port) || "0", t, src_host&.to_s,
+                                      src_port.nil? ? nil : Socket.service_arg(src_port)]) { |h| sock = adopt(h) }
+      sock
     end
   end
 

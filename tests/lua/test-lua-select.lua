@@ -125,6 +125,17 @@ describe("weft.select", function()
     closed:close()
     helper.weft_error("WEFT_EBADHANDLE", weft.select, {closed}, nil, 0)
   end)
+
+  it("refuses a list whose length would overflow the array (core)", function()
+    -- luaL_len takes __len: 2^61 + 1 handles are 8 bytes once multiplied.
+    local huge = setmetatable({}, {
+      __len = function() return (1 << 61) + 1 end,
+      __index = function() return 1 end,
+    })
+    local ok, err = pcall(weft.core.select_wait, huge, {}, {}, 0)
+    assert.is_false(ok)
+    assert.matches("too many", tostring(err))
+  end)
 end)
 
 for _, backend in ipairs({"epoll", "poll"}) do
@@ -270,6 +281,19 @@ for _, backend in ipairs({"epoll", "poll"}) do
       helper.weft_error("WEFT_EVALUE", p.register, p, a, 1 << 40)
       helper.weft_error("WEFT_EVALUE", p.wait, p, 0, 0)
       helper.weft_error("WEFT_EBADHANDLE", p.register, p, weft.Lock())
+    end)
+
+    it("takes a huge max (the arrays' sizes do not overflow)", function()
+      local socks = {}
+      for _ = 1, 4 do
+        local a, b = S.pair()
+        socks[#socks + 1], socks[#socks + 2] = a, b
+        p:register(a, "w")
+      end
+      local _ <close> = closing(table.unpack(socks))
+      -- (2^62 + 1) * 8 and * 4 wrap around to 8 and 4 bytes.
+      assert.are.equal(4, #p:wait(0, (1 << 62) + 1))
+      assert.are.equal(4, #weft.core.poller_poll(p.handle, 0, (1 << 62) + 1))
     end)
   end)
 end

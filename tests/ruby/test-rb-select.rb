@@ -30,6 +30,34 @@ class TestSelect < WeftSocketTestCase
     assert_same @b, r[0] # the objects given, not copies
   end
 
+  # Bytes a failed gets took stay with the socket, where recv finds them
+  # at once: select must say so, or a select-then-recv loop waits for
+  # data it already has (as Lua's "dirty" sockets).
+  def test_a_socket_holding_what_a_failed_gets_took_is_readable
+    @b.timeout = 0.05
+    @a.write("abc")
+    assert_raises(Weft::TimeoutError) { @b.gets }
+    assert_equal [[@b], [@a], []], Weft.select([@a, @b], [@a], nil, 5)
+    assert_equal [[@b], [], []], Weft.select([@b], nil, nil, nil)
+    assert @b.pending?
+    assert_equal "abc", @b.recv(10)
+    refute @b.pending?
+    assert_nil Weft.select([@b], nil, nil, 0)
+  end
+
+  # Native.select_wait converts its lists with to_ary: one that changes an
+  # earlier list must not make it read past that list's end.
+  def test_a_to_ary_that_empties_another_list
+    @a.write("x")
+    readers = [@b.handle] * 1000
+    sneaky = Object.new
+    sneaky.define_singleton_method(:to_ary) do
+      readers.clear
+      []
+    end
+    assert_nil Weft::Native.select_wait(readers, sneaky, [], 0)
+  end
+
   def test_select_waits_for_data
     t = ::Thread.new { Weft.select([@b]) }
     wait_blocked(t)

@@ -65,6 +65,97 @@ class TestSocketInterrupts < WeftSocketTestCase
     stream&.close
   end
 
+  # A stream whose peer reads nothing: close's flush waits.  The wait is
+  # one like the others: Timeout.timeout and Thread#kill end it, and the
+  # stream is closed after (what it held is lost, as with an IO).
+  def stuck_stream
+    stream = @a.makefile("w", buffering: 1 << 22, sync: false)
+    stream.write("z" * (1 << 21)) # buffered; far more than the socket takes
+    stream
+  end
+
+  # If the close cannot be reached, unstick it (the flush then fails
+  # with EPIPE) so that the suite goes on, and fail.
+  def assert_ends(thread, what)
+    return if thread.join(10 * SLOW)
+
+    @b.close
+    thread.join(10)
+    flunk "#{what} did not reach Stream#close"
+  end
+
+  def test_timeout_timeout_reaches_the_flush_of_close
+    stream = stuck_stream
+    t = ::Thread.new do
+      Timeout.timeout(0.1) { stream.close }
+      :closed
+    rescue Timeout::Error
+      :timed_out
+    end
+    assert_ends(t, "Timeout.timeout")
+    assert_equal :timed_out, t.value
+    assert stream.closed?
+    assert_raises(Weft::BadHandleError) { Weft::Native.stream_flush(stream.handle) }
+  end
+
+  def test_kill_reaches_the_flush_of_close
+    stream = stuck_stream
+    t = ::Thread.new { stream.close }
+    wait_blocked(t)
+    t.kill
+    assert_ends(t, "Thread#kill")
+    assert_raises(Weft::BadHandleError) { Weft::Native.stream_flush(stream.handle) }
+  end
+
+  def test_kill_reaches_a_finalizer_style_close
+    stream = stuck_stream
+    t = ::Thread.new { Weft::Native.stream_close(stream.handle) }
+    wait_blocked(t)
+    t.kill
+    assert_ends(t, "Thread#kill")
+    assert_raises(Weft::BadHandleError) { Weft::Native.stream_flush(stream.handle) }
+  end
+
+  # An interrupt that lands just after a connection is made (Timeout.timeout
+  # firing then) raises in the code between the call and the object that
+  # owns the new handle.  Simulated here by that code raising: the
+  # connection must be closed (the peer sees its end), not left to nobody.
+  def assert_peer_sees_the_end(sock)
+    sock.timeout = 5 * SLOW
+    assert_equal "", sock.recv(1)
+  end
+
+  def test_an_interrupt_before_accept_wraps_the_connection_closes_it
+    server = Weft::TCPServer.new(LOOPBACK, 0)
+    client = Weft::TCPSocket.new(LOOPBACK, server.local_address.ip_port)
+    server.define_singleton_method(:accepted_class) { raise Interrupt }
+    assert_raises(Interrupt) { server.accept }
+    assert_peer_sees_the_end(client)
+  ensure
+    [client, server].each { |x| x&.close }
+  end
+
+  def test_an_interrupt_before_a_connection_is_wrapped_closes_it
+    klass = Class.new(Weft::TCPSocket) do
+      private
+
+      def weft_own(_handle)
+        raise Interrupt
+      end
+    end
+    server = Weft::TCPServer.new(LOOPBACK, 0)
+    port = server.local_address.ip_port
+    assert_raises(Interrupt) { klass.new(LOOPBACK, port) }
+    assert_raises(Interrupt) { klass.create_connection(LOOPBACK, port) }
+    2.times do
+      conn = server.accept
+      assert_peer_sees_the_end(conn)
+      conn.close
+    end
+  ensure
+    server&.close
+  end
+
   def test_kill_reaches_accept
     server = Weft::TCPServer.new(LOOPBACK, 0)
     t = ::Thread.new { server.accept }
