@@ -764,9 +764,11 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
                  Py_TYPE($input)->tp_name);
   if (PyErr_Occurred())
     SWIG_fail;
-  k = malloc(($3 ? $3 : 1) * sizeof *k);
-  e = malloc(($3 ? $3 : 1) * sizeof *e);
-  if (k == NULL || e == NULL || $3 > SIZE_MAX / sizeof *k) {
+  if ($3 <= SIZE_MAX / sizeof *k) { /* else the sizes would wrap */
+    k = malloc(($3 ? $3 : 1) * sizeof *k);
+    e = malloc(($3 ? $3 : 1) * sizeof *e);
+  }
+  if (k == NULL || e == NULL) {
     PyErr_NoMemory();
     SWIG_fail;
   }
