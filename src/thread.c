@@ -400,10 +400,41 @@ void weft__tstate_exit(weft__tstate *T, int result) {
   weft__tstate_free(T);
 }
 
+#if defined(__has_feature) /* clang */
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+/* A thread ended by pthread_exit from code ASan did not build (CPython
+ * ends a daemon thread that way when it asks for the GIL during
+ * finalization) is unwound behind ASan's back: the abandoned frames keep
+ * their redzones poisoned, and ASan's own thread teardown, which runs in
+ * that memory after this destructor, reports them as a stack-buffer-
+ * underflow in sigaltstack.  Nothing below this frame is alive any more:
+ * unpoison it. */
+static void unpoison_dead_stack(void) {
+  pthread_attr_t a;
+  void *lo;
+  size_t size;
+  if (pthread_getattr_np(pthread_self(), &a) != 0)
+    return;
+  char *here = __builtin_frame_address(0);
+  if (pthread_attr_getstack(&a, &lo, &size) == 0 && here > (char *)lo &&
+      here <= (char *)lo + size)
+    __asan_unpoison_memory_region(lo, (size_t)(here - (char *)lo));
+  pthread_attr_destroy(&a);
+}
+#else
+static void unpoison_dead_stack(void) {}
+#endif
+
 /* The key destructor: a thread that had state exits without weft's help
  * (an alien thread, or pthread_exit). */
 static void tstate_dtor(void *p) {
   weft__tstate *T = p;
+  unpoison_dead_stack();
   tls = T;
   weft__tstate_exit(T, T->exit_result);
 }

@@ -115,6 +115,44 @@ static void test_exit(void) {
      "thread_exit on the main thread is WEFT_ESTATE");
 }
 
+/* pthread_exit called from code that a sanitizer did not build (CPython
+ * ends its daemon threads so at finalization): called through a pointer
+ * of a type without noreturn, nothing tells ASan that these frames are
+ * abandoned.  Under ASan their poisoned redzones must not be reported by
+ * the thread's teardown (they were, as a stack-buffer-underflow in
+ * sigaltstack); everywhere the thread must end with its exit run. */
+static void (*volatile foreign_exit)(void *) = pthread_exit;
+
+static int deep_frames(int n) {
+  volatile char a[4], b[12], c[4];
+  a[0] = b[0] = c[0] = (char)n;
+  if (n > 0)
+    return deep_frames(n - 1) + a[0] + b[0] + c[0];
+  foreign_exit(NULL);
+  return 0;
+}
+
+static int foreign_exit_fn(void *arg) {
+  atomic_fetch_add((_Atomic int *)arg, 1);
+  deep_frames(64);
+  atomic_fetch_add((_Atomic int *)arg, 100);
+  return 0;
+}
+
+static void test_foreign_pthread_exit(void) {
+  _Atomic int hits = 0;
+  for (int i = 0; i < 20; i++) {
+    weft_handle t;
+    if (weft_thread_new(foreign_exit_fn, &hits, NULL, &t) != 0 ||
+        weft_thread_start(t) != 0 || weft_thread_join(t, 10) != 0)
+      break;
+    weft_close(t);
+  }
+  is(atomic_load(&hits), 20,
+     "20 threads ended by pthread_exit from deep foreign frames are joined, "
+     "and nothing after it ran");
+}
+
 static void *alien_exit(void *arg) {
   return (void *)(intptr_t)weft_thread_exit(0);
   (void)arg;
@@ -229,6 +267,7 @@ int main(void) {
   test_start_new();
   test_exit();
   test_exit_alien();
+  test_foreign_pthread_exit();
   test_interrupt_main();
   test_hooks();
   test_exit_in_hook();
