@@ -141,7 +141,8 @@ WEFT_API weft_status weft_handle_kind(weft_handle h, int *kind);
  * Every constant a caller may need, with the platform's real value, by
  * name: weft's status codes and kinds, errno names, the socket module's
  * (AF_*, SOCK_*, SO_*, MSG_*, ..., listed under "socket: addresses") and
- * the select module's (POLL*, EPOLL*); SIG* as its module arrives.
+ * the select module's (POLL*, EPOLL*) and the signal module's (SIG*,
+ * NSIG, ITIMER_*, SIG_BLOCK, ...).
  * ====================================================================== */
 
 /* Value of the constant `name`.  -ENOENT if there is no such constant. */
@@ -298,9 +299,11 @@ WEFT_API int64_t weft_thread_current_native_id(void);
  * success. */
 WEFT_API weft_status weft_thread_exit(int result);
 
-/* Ask for signal `signum` (SIGINT by convention) to be raised in the main
- * thread.  Pending: delivery arrives with the signal module; until then
- * this validates signum and returns WEFT_ENOTSUP. */
+/* Simulate the arrival of signal `signum` (SIGINT by convention) for the
+ * main thread, as CPython's _thread.interrupt_main does: if signum has a
+ * weft handler it is tripped (and delivered as a real signal would be,
+ * see "signal"); with any other action nothing happens.  No signal is
+ * sent.  -EINVAL for a bad signal number. */
 WEFT_API weft_status weft_thread_interrupt_main(int signum);
 
 /* ----------------------------------------------------------------------
@@ -1175,6 +1178,186 @@ WEFT_API weft_status weft_stream_set_timeout(weft_handle stream,
                                              double timeout);
 WEFT_API weft_status weft_stream_get_timeout(weft_handle stream,
                                              double *timeout);
+
+/* ======================================================================
+ * signal
+ *
+ * Handlers in any language, run at safe points, never inside the C
+ * signal handler.  The C handler weft installs only records the signal:
+ * it sets the signal's trip flag, then writes the signal number (one
+ * byte) to the wakeup descriptor if one is set, then (WEFT_SIGNAL_CHAIN)
+ * calls the C handler that was installed before weft's, saving and
+ * restoring errno (CPython's trip_signal order: flags first, then the
+ * write).  A tripped handler runs later on a thread of the host's
+ * choosing, the delivery mode (weft_signal_set_delivery):
+ *
+ *   WEFT_SIGNAL_DISPATCH  only when a thread calls weft_signal_dispatch;
+ *   WEFT_SIGNAL_WAITS     also inside any blocking weft call made by the
+ *                         dispatching thread (the main thread unless
+ *                         another is named): the call wakes, runs the
+ *                         tripped handlers on that thread with no lock of
+ *                         weft's held, and resumes with the time that is
+ *                         left (PEP 475).  The default.
+ *   WEFT_SIGNAL_THREAD    on a thread weft owns ("weft-signals"), as soon
+ *                         as a signal is tripped.
+ *
+ * weft_signal_dispatch works in every mode, on any thread.  A handler that
+ * returns nonzero has failed: the blocking call it interrupted returns
+ * -EINTR at once (with the no-effect guarantees of weft_thread_interrupt)
+ * so that the binding raises the handler's exception, and the handlers of
+ * signals still tripped run at the next safe point.  In every mode a
+ * signal delivered to another thread, or during a condition-variable
+ * wait, still reaches the dispatching thread: weft's signal thread wakes
+ * its blocking call.
+ *
+ * Blocking calls: every weft call that blocks (see weft_thread_interrupt)
+ * retries after a signal with its deadline unchanged; none returns -EINTR
+ * because of a signal unless a handler failed.
+ *
+ * Threads: signal numbers are 1 .. NSIG-1; SIGKILL and SIGSTOP cannot be
+ * caught or ignored (-EINVAL); numbers glibc keeps for itself (32, 33)
+ * give -EINVAL too.  Any thread may set handlers (the bindings keep
+ * Python's rule: only the main thread).  weft never changes a
+ * disposition unless asked (ABI.md 10).
+ *
+ * fork: the child keeps the dispositions; its pending (tripped, not yet
+ * run) signals are cleared, and weft's signal thread is made again when a
+ * later weft_signal_* call needs it.  exec: handled signals return to
+ * SIG_DFL, ignored ones stay ignored (POSIX); weft's descriptors are
+ * close-on-exec.
+ * ====================================================================== */
+
+/* A handler: runs at a safe point (above) with the signal number.
+ * Return 0, or nonzero to fail (the interrupted call returns -EINTR). */
+typedef int (*weft_signal_fn)(void *arg, int signum);
+
+/* A binding's check (weft_signal_set_check): 0, or nonzero to fail. */
+typedef int (*weft_signal_check_fn)(void *arg);
+
+/* Actions (weft_signal_set, weft_signal_get). */
+#define WEFT_SIG_DFL 0     /* the default action */
+#define WEFT_SIG_IGN 1     /* ignored */
+#define WEFT_SIG_HANDLER 2 /* a weft_signal_fn, run at safe points */
+#define WEFT_SIG_FOREIGN 3 /* a C handler weft did not install (get only) */
+
+/* Flags of weft_signal_set. */
+#define WEFT_SIGNAL_CHAIN 1 /* also call the previous C handler */
+
+/* Delivery modes (weft_signal_set_delivery). */
+#define WEFT_SIGNAL_DISPATCH 0
+#define WEFT_SIGNAL_WAITS 1
+#define WEFT_SIGNAL_THREAD 2
+
+/* Set the action for `signum`: WEFT_SIG_DFL, WEFT_SIG_IGN, or
+ * WEFT_SIG_HANDLER with fn (NULL otherwise: WEFT_EVALUE) and its arg.
+ * Installs the disposition at once (sigaction, SA_ONSTACK, no SA_RESTART:
+ * as CPython's signal(), this resets siginterrupt to interrupting).
+ * flags: 0 or WEFT_SIGNAL_CHAIN (only with WEFT_SIG_HANDLER): weft's C
+ * handler then calls, in signal context, the C handler that was installed
+ * when this call was made (a host runtime's own, such as CPython's); a
+ * previous SIG_DFL or SIG_IGN is not chained.  -EINVAL for a bad signal
+ * number, SIGKILL, SIGSTOP, an unknown action or flag.  When this returns,
+ * the previous handler of signum is no longer running on another thread
+ * (it may be running on this one, if this is called from it), so its arg
+ * may be released. */
+WEFT_API weft_status weft_signal_set(int signum, int action, int flags,
+                                     weft_signal_fn fn, void *arg);
+
+/* The action for `signum` (as above; WEFT_SIG_FOREIGN for a C handler
+ * installed by someone else) and, for WEFT_SIG_HANDLER, its arg (NULL
+ * otherwise).  -EINVAL for a bad signal number. */
+WEFT_API weft_status weft_signal_get(int signum, int *action, void **arg);
+
+/* Run the tripped handlers on the calling thread: those of `signum`, or
+ * of every signal if signum is 0.  *ran receives how many ran.  0, or
+ * -EINTR if a handler failed (the rest stay tripped); -EINVAL for a bad
+ * signal number. */
+WEFT_API weft_status weft_signal_dispatch(int signum, int *ran);
+
+/* Choose where handlers run (WEFT_SIGNAL_*, above).  `thread` names the
+ * dispatching thread of WEFT_SIGNAL_WAITS (0: the main thread; an alive
+ * thread handle otherwise, WEFT_ESTATE if it is not alive); it must be 0
+ * in the other modes.  -EINVAL for an unknown mode. */
+WEFT_API weft_status weft_signal_set_delivery(int mode, weft_handle thread);
+WEFT_API weft_status weft_signal_get_delivery(int *mode, weft_handle *thread);
+
+/* For bindings whose runtime has signal handling of its own (CPython's
+ * PyErr_CheckSignals): set fn(arg) to be called on the dispatching thread
+ * inside a blocking weft call that a signal interrupted (any signal,
+ * weft's or not; after the tripped handlers ran).  Nonzero from fn fails
+ * the call with -EINTR, as a handler's failure does.  fn NULL removes it.
+ * One check per process: a second one replaces the first. */
+WEFT_API weft_status weft_signal_set_check(weft_signal_check_fn fn,
+                                           void *arg);
+
+/* Wait up to `timeout` until a signal with a weft handler has been
+ * tripped since *seen was read: *seen is a count of trips, updated on
+ * return (start from 0, or from the value a previous call left).  0, or
+ * -ETIMEDOUT.  Does not run or consume anything: for a binding's own
+ * dispatching thread (Ruby), which then calls weft_signal_dispatch.
+ * Interruptible (weft_thread_interrupt). */
+WEFT_API weft_status weft_signal_wait(uint64_t *seen, double timeout);
+
+/* Set the wakeup descriptor (-1: none); *old_fd receives the previous
+ * one (-1 if none).  The descriptor must be non-blocking (WEFT_EVALUE
+ * otherwise; -EBADF if it is not open).  The C handler writes the signal
+ * number as one byte; a failed write (a full pipe) is counted, and with
+ * warn_on_full_buffer = 0 a full buffer (EAGAIN) is not. */
+WEFT_API weft_status weft_signal_set_wakeup_fd(int fd,
+                                               int warn_on_full_buffer,
+                                               int *old_fd);
+
+/* Writes to the wakeup descriptor that failed since the last call, and
+ * the errno of the last one (0 if none); both are reset. */
+WEFT_API weft_status weft_signal_wakeup_errors(uint64_t *count,
+                                               int *last_errno);
+
+/* alarm(2): SIGALRM in `seconds` (0 cancels); *previous receives the
+ * seconds that were left of the previous alarm (0 if none). */
+WEFT_API weft_status weft_signal_alarm(unsigned int seconds,
+                                       unsigned int *previous);
+
+/* Sleep until a signal that weft handles arrives and its handler has run
+ * (on the dispatching thread in WEFT_SIGNAL_WAITS mode; elsewhere this
+ * returns once the signal is tripped).  0, or -EINTR if the handler
+ * failed or the thread was interrupted. */
+WEFT_API weft_status weft_signal_pause(void);
+
+/* setitimer(2) on `which` (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF, by
+ * name from weft_constant_get): fire after `seconds` (0 disarms), then
+ * every `interval` seconds (0: once).  The old values go to *old_seconds
+ * and *old_interval.  -EINVAL for a bad `which` or a negative or
+ * non-finite time. */
+WEFT_API weft_status weft_signal_setitimer(int which, double seconds,
+                                           double interval,
+                                           double *old_seconds,
+                                           double *old_interval);
+WEFT_API weft_status weft_signal_getitimer(int which, double *seconds,
+                                           double *interval);
+
+/* siginterrupt(3): flag nonzero, system calls interrupted by signum fail
+ * with EINTR (the default for handlers weft installs); 0, they restart
+ * (SA_RESTART).  weft's own calls retry either way. */
+WEFT_API weft_status weft_signal_siginterrupt(int signum, int flag);
+
+/* The description of signum ("Interrupt") into (buf, cap, len).
+ * -ENOENT if the system has none (real-time signals); -EINVAL for a bad
+ * signal number. */
+WEFT_API weft_status weft_signal_strsignal(int signum, char *buf,
+                                           size_t cap, size_t *len);
+
+/* *valid = 1 if signum is a signal this system has and a process may
+ * handle (Python's valid_signals()), 0 otherwise; any int is accepted. */
+WEFT_API weft_status weft_signal_valid(int signum, int *valid);
+
+/* Send signum to the calling thread (raise(3)); its handler, if weft's,
+ * is tripped before this returns.  -EINVAL for a bad signal number. */
+WEFT_API weft_status weft_signal_raise(int signum);
+
+/* Send signum to `thread` (pthread_kill), any alive thread handle.
+ * signum 0 only checks that the thread is alive (-ESRCH if not). */
+WEFT_API weft_status weft_signal_pthread_kill(weft_handle thread,
+                                              int signum);
 
 #ifdef __cplusplus
 }
