@@ -288,6 +288,12 @@ static void *hold_lock(void *arg) {
        what ": on the waiting thread");                                        \
   } while (0)
 
+static int sleep_a_second(void *arg) {
+  (void)arg;
+  weft_status st = weft_sleep(1);
+  return st;
+}
+
 static void test_pep475(void) {
   handle(SIGALRM);
   holder h;
@@ -335,6 +341,49 @@ static void test_pep475(void) {
   weft_poller_register(pl, a, POLLIN, 1);
   CHECK_RESUMES("poller_poll (poll)", -ETIMEDOUT, 0.3,
                 weft_poller_poll(pl, 0.3, keys, evs, 1, &n));
+
+  weft_handle cond;
+  weft_condition_new(0, &cond);
+  weft_condition_acquire(cond, -1);
+  CHECK_RESUMES("condition_wait", -ETIMEDOUT, 0.3,
+                weft_condition_wait(cond, 0.3));
+  weft_condition_release(cond);
+  weft_close(cond);
+
+  weft_handle sleeper;
+  weft_thread_new(sleep_a_second, NULL, "sleeper", &sleeper);
+  weft_thread_start(sleeper);
+  CHECK_RESUMES("thread_join", -ETIMEDOUT, 0.3, weft_thread_join(sleeper, 0.3));
+  weft_thread_join(sleeper, -1);
+  weft_close(sleeper);
+
+  weft_handle bar;
+  int64_t index;
+  weft_barrier_new(2, NULL, NULL, -1, &bar);
+  CHECK_RESUMES("barrier_wait", WEFT_EBROKEN, 0.3,
+                weft_barrier_wait(bar, 0.3, &index));
+  weft_close(bar);
+
+  weft_handle disp;
+  size_t ran;
+  weft_dispatcher_new(&disp);
+  CHECK_RESUMES("dispatcher_run", -ETIMEDOUT, 0.3,
+                weft_dispatcher_run(disp, 0.3, &ran));
+  weft_close(disp);
+
+  weft_handle listener;
+  unsigned char addr[WEFT_SOCKADDR_MAX];
+  size_t alen;
+  weft_handle conn;
+  weft_socket_new(AF_INET, SOCK_STREAM, 0, &listener);
+  weft_sockaddr_make(AF_INET, "127.0.0.1", 0, 0, 0, 0, addr, sizeof addr,
+                     &alen);
+  weft_socket_bind(listener, addr, alen);
+  weft_socket_listen(listener, 1);
+  weft_socket_set_timeout(listener, 0.3);
+  CHECK_RESUMES("socket_accept", -ETIMEDOUT, 0.3,
+                weft_socket_accept(listener, addr, sizeof addr, &alen, &conn));
+  weft_close(listener);
 
   /* A failing handler ends the wait at once with -EINTR. */
   atomic_store(&fail_next, 1);
