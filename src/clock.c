@@ -243,8 +243,19 @@ static int wait_begin(pthread_mutex_t *mu, _Atomic uint32_t *word,
       *r = s < 0 ? -EINTR : 0;
       return 1;
     }
-    if (*in == NULL && weft__signal_runner_here())
-      *in = weft__intr_self_make();
+    if (*in == NULL && weft__signal_runner_here() &&
+        weft__intr_self_unmade()) {
+      /* The dispatching thread must be reachable by a kick: give it its
+       * state (which may take the registry mutex: not with mu held),
+       * then re-check. */
+      if (mu != NULL)
+        pthread_mutex_unlock(mu);
+      weft__intr_self_make();
+      if (mu != NULL)
+        pthread_mutex_lock(mu);
+      *r = 0;
+      return 1;
+    }
   }
   if (*in != NULL) {
     int e = intr_enter(*in, word, cv, -1);
