@@ -2,12 +2,17 @@
  * require "weft", finding weft.core on package.cpath, as an application
  * (or the cross-language test) does; a handle made in C is used by a Lua
  * thread; lua_close waits for non-daemon threads; daemon threads outlive
- * the last state. */
+ * the last state; one state at a time owns the Lua signal handlers, and
+ * its close gives them up; weft runs a Lua handler only on the state's
+ * own thread. */
+#include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tap.h"
 #include "weft.h"
@@ -36,6 +41,87 @@ static lua_State *new_state(void) {
   lua_setfield(L, -2, "cpath");
   lua_pop(L, 1);
   return L;
+}
+
+/* A thread's target: weft_signal_dispatch on a thread no Lua state runs
+ * on; the number of handlers weft called goes to *arg. */
+static int dispatch_here(void *arg) {
+  return weft_signal_dispatch(0, arg) < 0;
+}
+
+static int action_of(int signum) {
+  int action = -1;
+  void *arg;
+  weft_signal_get(signum, &action, &arg);
+  return action;
+}
+
+/* Signals: owning states, handlers run by C's dispatch, foreign threads. */
+static void test_signals(void) {
+  lua_State *A = new_state(), *B = new_state();
+  ok(run(A, "signal = require 'weft.signal'\n"
+            "hits = 0\n"
+            "signal.signal('SIGUSR1', function() hits = hits + 1 end)\n"
+            "signal.raise('SIGUSR1')\n"
+            "assert(hits == 1)"),
+     "a state sets a handler, which runs");
+  is(action_of(SIGUSR1), WEFT_SIG_HANDLER, "weft has it");
+  ok(run(B, "signal = require 'weft.signal'\n"
+            "local ok, err = pcall(signal.signal, 'SIGUSR2', print)\n"
+            "assert(not ok and err.name == 'WEFT_ESTATE', tostring(err))\n"
+            "ok, err = pcall(signal.signal, 'SIGUSR1', 'default')\n"
+            "assert(not ok and err.name == 'WEFT_ESTATE', tostring(err))\n"
+            "assert(signal.getsignal('SIGUSR1') == nil)"),
+     "another state may not set actions while it owns them");
+
+  /* C's dispatch on the state's thread, outside any Lua call, runs the
+   * handler in the owning state. */
+  ok(run(A, "signal.set_delivery('dispatch'); signal.raise('SIGUSR1')"),
+     "delivery dispatch, a signal tripped");
+  int ran = -1;
+  is(weft_signal_dispatch(0, &ran), 0, "C dispatches on the state's thread");
+  is(ran, 1, "one handler ran");
+  ok(run(A, "assert(hits == 2, hits)"), "in the owning state");
+
+  /* A handler's error that went to C comes out at the next instruction. */
+  ok(run(A, "signal.signal('SIGUSR1', function() error('to C', 0) end)\n"
+            "signal.raise('SIGUSR1')"),
+     "a failing handler, tripped");
+  is(weft_signal_dispatch(0, &ran), -EINTR, "C's dispatch says it failed");
+  lua_State *L = A;
+  int st = luaL_dostring(L, "return 1");
+  ok(st != LUA_OK && lua_isstring(L, -1) &&
+         strcmp(lua_tostring(L, -1), "to C") == 0,
+     "the state raises its error at its next instruction");
+  lua_settop(L, 0);
+  ok(run(A, "return 1"), "once");
+
+  /* On a thread no Lua state runs on, weft's call reaches no Lua. */
+  ok(run(A, "hits = 0\n"
+            "signal.signal('SIGUSR1', function() hits = hits + 1 end)\n"
+            "signal.raise('SIGUSR1')"),
+     "a signal tripped again");
+  weft_handle t;
+  int ran_there = -1;
+  weft_thread_new(dispatch_here, &ran_there, "dispatcher", &t);
+  weft_thread_start(t);
+  is(weft_thread_join(t, 60), 0, "another thread dispatched");
+  weft_close(t);
+  ok(run(A, "assert(hits == 0, hits)"),
+     "the handler did not run there: no Lua state is entered from a "
+     "foreign thread");
+  ok(run(A, "signal.set_delivery('waits')"), "delivery waits again");
+
+  lua_close(A);
+  is(action_of(SIGUSR1), WEFT_SIG_DFL, "the owner's close reset its handler");
+  ok(run(B, "hits = 0\n"
+            "signal.signal('SIGUSR1', function() hits = hits + 1 end)\n"
+            "signal.raise('SIGUSR1')\n"
+            "assert(hits == 1)\n"
+            "assert(signal.signal('SIGUSR1', 'default') ~= nil)"),
+     "then another state may own the handlers");
+  lua_close(B);
+  is(action_of(SIGUSR1), WEFT_SIG_DFL, "and nothing is left behind");
 }
 
 int main(void) {
@@ -96,6 +182,8 @@ int main(void) {
   weft_event_set(go);
   is(weft_semaphore_acquire(done, 60), 0,
      "runs on after the process's last Lua state closed");
+
+  test_signals();
 
   weft_close(ev);
   weft_close(sem);
