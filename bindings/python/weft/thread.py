@@ -65,10 +65,10 @@ exit_thread = exit
 
 def interrupt_main(signum=_signal.SIGINT):
     """Simulate signal signum (SIGINT: KeyboardInterrupt) arriving in the
-    main thread.  weft checks signum (ValueError if invalid) and will
-    deliver it itself once it has its signal module; until then Python
-    does, as the main thread runs Python here."""
-    try:
-        _lib.thread_interrupt_main(signum)
-    except _errors.NotSupportedError:
-        _std_thread.interrupt_main(signum)
+    main thread.  A signal with a weft handler is tripped by weft; any
+    other goes to Python's own (_thread.interrupt_main), so that the
+    default SIGINT still raises KeyboardInterrupt."""
+    if not 1 <= signum < _signal.NSIG:
+        raise ValueError("signal number out of range")
+    _lib.thread_interrupt_main(signum)
+    _std_thread.interrupt_main(signum)
