@@ -56,6 +56,27 @@ static int action_of(int signum) {
   return action;
 }
 
+/* A weft thread's target: a Lua state of its own that owns the signal
+ * handlers (see test_signals). */
+static int lua_on_thread(void *arg) {
+  weft_handle *ev = arg;
+  lua_State *L = new_state();
+  lua_pushinteger(L, *ev);
+  lua_setglobal(L, "READY");
+  int r = run(L, "local weft = require 'weft'\n"
+                 "local signal = weft.signal\n"
+                 "local done = weft.Event()\n"
+                 "signal.signal('SIGUSR2', function() done:set() end)\n"
+                 "local mode, thread = signal.get_delivery()\n"
+                 "assert(mode == 'waits', mode)\n"
+                 "assert(thread == weft.current_thread().handle, thread)\n"
+                 "weft.wrap(READY):set()\n"
+                 "assert(done:wait(60))\n"
+                 "signal.signal('SIGUSR2', 'default')");
+  lua_close(L);
+  return r ? 0 : 1;
+}
+
 /* Signals: owning states, handlers run by C's dispatch, foreign threads. */
 static void test_signals(void) {
   lua_State *A = new_state(), *B = new_state();
@@ -122,6 +143,26 @@ static void test_signals(void) {
      "then another state may own the handlers");
   lua_close(B);
   is(action_of(SIGUSR1), WEFT_SIG_DFL, "and nothing is left behind");
+
+  /* A state on another thread names it as the one whose waits run
+   * handlers, and its close names the main thread again. */
+  weft_handle ready, th;
+  weft_event_new(&ready);
+  weft_thread_new(lua_on_thread, &ready, "lua-signals", &th);
+  weft_thread_start(th);
+  is(weft_event_wait(ready, 60), 0, "a state on a thread owns a handler");
+  is(weft_signal_pthread_kill(th, SIGUSR2), 0, "a signal for that thread");
+  is(weft_thread_join(th, 60), 0, "its handler ran there");
+  int result = -1;
+  weft_thread_get_result(th, &result);
+  is(result, 0, "in its state, with delivery naming its thread");
+  int mode = -1;
+  weft_handle runner = -1;
+  weft_signal_get_delivery(&mode, &runner);
+  ok(mode == WEFT_SIGNAL_WAITS && runner == 0,
+     "its close named the main thread again");
+  weft_close(th);
+  weft_close(ready);
 }
 
 int main(void) {
