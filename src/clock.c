@@ -167,7 +167,8 @@ void weft__intr_kick(weft__intr *in) {
   pthread_mutex_lock(&in->mu);
   atomic_store(&in->kick, 1);
   pthread_mutex_unlock(&in->mu);
-  /* As weft__intr_raise, until the sleeper took the kick or left. */
+  /* As weft__intr_raise, until the sleeper took the kick or left (one
+   * that wakes takes it when it next enters: one extra re-check). */
   for (unsigned round = 0;; round++) {
     pthread_mutex_lock(&in->mu);
     int again = atomic_load(&in->kick) &&
@@ -182,8 +183,6 @@ void weft__intr_kick(weft__intr *in) {
         ssize_t w = write(in->fd, &one, sizeof one);
         (void)w;
       }
-      /* A sleeper that wakes takes the kick when it next enters. */
-      atomic_store(&in->kick, 0);
     }
     pthread_mutex_unlock(&in->mu);
     if (!again)
