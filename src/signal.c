@@ -89,8 +89,8 @@ static weft_handle runner;          /* under mu; 0: the main thread */
 static _Atomic int64_t runner_tid;  /* 0: the main thread (tid == pid) */
 static _Atomic unsigned runner_gen; /* bumped when the above change */
 
-static _Atomic(weft_signal_check_fn) check_fn;
-static void *_Atomic check_arg;
+static _Atomic(weft_signal_check_fn) check_fn; /* written under mu */
+static void *check_arg;                         /* under mu */
 
 static _Thread_local unsigned running_here[NSIG]; /* of each signal */
 static _Thread_local int eintr_seen;
@@ -254,6 +254,10 @@ static void *relay_main(void *unused) {
 static void relay_ensure_locked(void) {
   if (relay_started)
     return;
+  if (atomic_load(&mode) == WEFT_SIGNAL_DISPATCH) {
+    atomic_store(&relay_lost, 0); /* set_delivery starts it if needed */
+    return;
+  }
   int fd = eventfd(0, EFD_CLOEXEC);
   if (fd < 0)
     return;
@@ -342,7 +346,14 @@ int weft__signal_in_wait(pthread_mutex_t *held) {
     eintr_seen = 0;
     return 0;
   }
-  weft_signal_check_fn check = atomic_load(&check_fn);
+  weft_signal_check_fn check = NULL;
+  void *carg = NULL;
+  if (atomic_load(&check_fn) != NULL) { /* fn and arg as one pair */
+    pthread_mutex_lock(&mu);
+    check = atomic_load(&check_fn);
+    carg = check_arg;
+    pthread_mutex_unlock(&mu);
+  }
   int tripped_any = atomic_load(&any_tripped);
   int interrupted = eintr_seen;
   eintr_seen = 0;
@@ -352,7 +363,7 @@ int weft__signal_in_wait(pthread_mutex_t *held) {
     pthread_mutex_unlock(held);
   int ran = 0;
   int r = tripped_any ? run_tripped(0, &ran) : 0;
-  if (r == 0 && check != NULL && check(atomic_load(&check_arg)) != 0)
+  if (r == 0 && check != NULL && check(carg) != 0)
     r = -EINTR;
   if (held != NULL)
     pthread_mutex_lock(held);
@@ -527,9 +538,10 @@ WEFT_API weft_status weft_signal_get_delivery(int *delivery, weft_handle *thread
 
 WEFT_API weft_status weft_signal_set_check(weft_signal_check_fn fn, void *arg) {
   ensure_init();
-  atomic_store(&check_fn, NULL);
-  atomic_store(&check_arg, arg);
+  pthread_mutex_lock(&mu);
+  check_arg = arg;
   atomic_store(&check_fn, fn);
+  pthread_mutex_unlock(&mu);
   if (fn != NULL)
     atomic_store(&weft__signal_active, 1);
   return 0;
