@@ -263,55 +263,49 @@ static int interrupter_ensure(void) {
 
 /* A signal (Ctrl-C) reaches the main thread's unblocking function from
  * Ruby's signal handler only while the main thread is Ruby's only thread.
- * With other threads, Ruby looks at pending signals when one of its
- * threads goes to sleep in Ruby; when every thread waits in weft, nobody
- * would.  So while the main thread waits in weft and is not alone, the
- * "weft-signals" Ruby thread naps in SIGNALS_NAP slices: each nap lets
- * Ruby see a pending signal and interrupt the main thread.  Between the
- * main thread's waits it sleeps until woken, as a sleeper Ruby's deadlock
- * check counts (so the check still finds a main thread stuck in
- * Queue#pop with nobody left to push).  All under the GVL. */
-#define SIGNALS_NAP 100000 /* microseconds */
+ * With other threads, Ruby looks at pending signals on a thread that runs
+ * Ruby code or sleeps in Ruby (it then waits on Ruby's signal pipe too,
+ * and interrupts the main thread); when every thread waits in weft,
+ * nobody would.  So from the main thread's first such wait on, the
+ * "weft-signals" Ruby thread sleeps in Ruby for good: a signal wakes it
+ * at once (no polling), and it counts as a sleeper for Ruby's deadlock
+ * check (which so still finds a main thread stuck in Queue#pop with
+ * nobody left to push).  All under the GVL. */
 static VALUE signals_thread; /* a Ruby Thread, or nil */
-static int main_waits;       /* the main thread's weft waits under way */
-static int signals_napping;  /* the thread is in its nap loop */
+static int signals_alive;    /* it runs (cleared when it ends) */
 
-static VALUE signals_main(void *arg) {
-  (void)arg;
-  const struct timeval nap = {0, SIGNALS_NAP};
-  for (;;) {
-    signals_napping = main_waits > 0;
-    if (signals_napping)
-      rb_thread_wait_for(nap);
-    else
-      rb_thread_sleep_deadly();
-  }
+static VALUE signals_loop(VALUE unused) {
+  (void)unused;
+  for (;;)
+    rb_thread_sleep_deadly();
   return Qnil;
 }
 
-/* Before a wait of the main thread (counted once this returns: what it
- * calls may raise).  The thread runs only once the wait has let go of the
- * GVL. */
-static void signals_begin(void) {
-  if (!signals_napping) {
-    if (!NIL_P(signals_thread) &&
-        RTEST(rb_funcall(signals_thread, id_alive_p, 0))) {
-      rb_thread_wakeup_alive(signals_thread);
-    } else {
-      signals_thread = rb_thread_create(signals_main, NULL);
-      rb_funcall(signals_thread, id_name_set, 1,
-                 rb_str_new_cstr("weft-signals"));
-    }
-    signals_napping = 1; /* until it looks again */
-  }
-  main_waits++;
+static VALUE signals_ended(VALUE unused) {
+  (void)unused;
+  signals_alive = 0;
+  return Qnil;
+}
+
+static VALUE signals_main(void *arg) {
+  (void)arg;
+  return rb_ensure(signals_loop, Qnil, signals_ended, Qnil);
+}
+
+/* Before a wait of the main thread: the thread runs only once the wait
+ * has let go of the GVL. */
+static void signals_watch(void) {
+  if (signals_alive)
+    return;
+  signals_alive = 1;
+  signals_thread = rb_thread_create(signals_main, NULL);
+  rb_funcall(signals_thread, id_name_set, 1, rb_str_new_cstr("weft-signals"));
 }
 
 static void after_fork_child(void) {
   intr_ready = 0; /* the child has the pipe but not the interrupter */
   signals_thread = Qnil; /* Ruby threads other than this one are gone */
-  main_waits = 0;
-  signals_napping = 0;
+  signals_alive = 0;
 }
 
 struct nogvl {
@@ -373,9 +367,8 @@ weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
   int is_main = intr && rb_thread_current() == rb_thread_main();
   double start = timed ? call_start() : 0;
   for (;;) {
-    int watched = is_main && !rb_thread_alone();
-    if (watched)
-      signals_begin();
+    if (is_main && !rb_thread_alone())
+      signals_watch();
     /* -EINTR stays if Ruby had an interrupt pending and skipped the call.
      * RB_NOGVL_INTR_FAIL: Ruby does not run its interrupts after a call
      * that succeeded, so a Thread#raise cannot land between acquiring a
@@ -383,8 +376,6 @@ weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
     c.st = -EINTR;
     rb_nogvl(call_nogvl, &c, intr ? call_ubf : NULL, &c,
              RB_NOGVL_INTR_FAIL | (intr ? RB_NOGVL_UBF_ASYNC_SAFE : 0));
-    if (watched)
-      main_waits--;
     if (c.st != -EINTR)
       break;
     run_deferred();
