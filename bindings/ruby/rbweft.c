@@ -11,7 +11,8 @@
  *     thread (weft_thread_adopt).  Timer functions and barrier actions fire
  *     on whatever thread weft picks: on a Ruby thread they take the GVL
  *     (rb_thread_call_with_gvl); on any other they are queued to weft's
- *     dispatcher, which a Ruby thread of ours drains.
+ *     dispatcher, which a Ruby thread of ours drains.  Signal handlers
+ *     run on the "weft-signals" Ruby thread (rbsignal.c).
  *   - The GC must not free a Proc that C may still call: every callback
  *     handed to weft is an id into `callbacks`, a marked Hash; weft holds
  *     only the id.
@@ -187,7 +188,16 @@ size_t weft_rb_size(VALUE v) {
 static __thread int deferred_tag;
 static __thread int deferred_raise;
 
-static void run_deferred(void) {
+void weft_rb_defer(int state, VALUE exc) {
+  if (state != 0) {
+    deferred_tag = state;
+    return;
+  }
+  rb_thread_local_aset(rb_thread_current(), id_pending, exc);
+  deferred_raise = 1;
+}
+
+void weft_rb_run_deferred(void) {
   int tag = deferred_tag;
   if (tag != 0) {
     deferred_tag = 0;
@@ -261,51 +271,8 @@ static int interrupter_ensure(void) {
   return 0;
 }
 
-/* A signal (Ctrl-C) reaches the main thread's unblocking function from
- * Ruby's signal handler only while the main thread is Ruby's only thread.
- * With other threads, Ruby looks at pending signals on a thread that runs
- * Ruby code or sleeps in Ruby (it then waits on Ruby's signal pipe too,
- * and interrupts the main thread); when every thread waits in weft,
- * nobody would.  So from the main thread's first such wait on, the
- * "weft-signals" Ruby thread sleeps in Ruby for good: a signal wakes it
- * at once (no polling), and it counts as a sleeper for Ruby's deadlock
- * check (which so still finds a main thread stuck in Queue#pop with
- * nobody left to push).  All under the GVL. */
-static VALUE signals_thread; /* a Ruby Thread, or nil */
-static int signals_alive;    /* it runs (cleared when it ends) */
-
-static VALUE signals_loop(VALUE unused) {
-  (void)unused;
-  for (;;)
-    rb_thread_sleep_deadly();
-  return Qnil;
-}
-
-static VALUE signals_ended(VALUE unused) {
-  (void)unused;
-  signals_alive = 0;
-  return Qnil;
-}
-
-static VALUE signals_main(void *arg) {
-  (void)arg;
-  return rb_ensure(signals_loop, Qnil, signals_ended, Qnil);
-}
-
-/* Before a wait of the main thread: the thread runs only once the wait
- * has let go of the GVL. */
-static void signals_watch(void) {
-  if (signals_alive)
-    return;
-  signals_alive = 1;
-  signals_thread = rb_thread_create(signals_main, NULL);
-  rb_funcall(signals_thread, id_name_set, 1, rb_str_new_cstr("weft-signals"));
-}
-
 static void after_fork_child(void) {
   intr_ready = 0; /* the child has the pipe but not the interrupter */
-  signals_thread = Qnil; /* Ruby threads other than this one are gone */
-  signals_alive = 0;
 }
 
 struct nogvl {
@@ -367,8 +334,10 @@ weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
   int is_main = intr && rb_thread_current() == rb_thread_main();
   double start = timed ? call_start() : 0;
   for (;;) {
+    /* Ruby's own signals (Ctrl-C) reach a main thread waiting here through
+     * the signals thread (rbsignal.c), once there are other threads. */
     if (is_main && !rb_thread_alone())
-      signals_watch();
+      weft_rb_signals_watch();
     /* -EINTR stays if Ruby had an interrupt pending and skipped the call.
      * RB_NOGVL_INTR_FAIL: Ruby does not run its interrupts after a call
      * that succeeded, so a Thread#raise cannot land between acquiring a
@@ -378,14 +347,14 @@ weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
              RB_NOGVL_INTR_FAIL | (intr ? RB_NOGVL_UBF_ASYNC_SAFE : 0));
     if (c.st != -EINTR)
       break;
-    run_deferred();
+    weft_rb_run_deferred();
     rb_thread_check_ints(); /* may raise: that ends the call */
     if (timed && timed_out(timed, flags, start)) {
       c.st = -ETIMEDOUT;
       break;
     }
   }
-  run_deferred();
+  weft_rb_run_deferred();
   return c.st;
 }
 
@@ -480,6 +449,16 @@ static VALUE m_callback_register(VALUE self, VALUE proc) {
   return id;
 }
 
+long weft_rb_callback_add(VALUE proc) {
+  return FIX2LONG(m_callback_register(Qnil, proc));
+}
+
+VALUE weft_rb_callback_get(long id) {
+  return rb_hash_lookup(callbacks, LONG2FIX(id));
+}
+
+void weft_rb_callback_drop(long id) { rb_hash_delete(callbacks, LONG2FIX(id)); }
+
 /* Weft::Native.callback_forget(id): weft will not call it again. */
 static VALUE m_callback_forget(VALUE self, VALUE id) {
   rb_hash_delete(callbacks, id);
@@ -501,7 +480,7 @@ static VALUE report_body(VALUE arg) {
 
 /* Report an exception nobody is waiting for, as Ruby reports one that
  * ends a Thread. */
-static void report(VALUE exc, const char *what) {
+void weft_rb_report(VALUE exc, const char *what) {
   if (rb_obj_is_kind_of(exc, rb_eSystemExit))
     return; /* Ruby does not report those either */
   VALUE a[2] = {exc, rb_str_new_cstr(what)};
@@ -545,10 +524,9 @@ static void *call_with_gvl(void *p) {
   }
   rb_set_errinfo(Qnil);
   if (c->to_waiter) {
-    rb_thread_local_aset(rb_thread_current(), id_pending, err);
-    deferred_raise = 1;
+    weft_rb_defer(0, err);
   } else {
-    report(err, c->what);
+    weft_rb_report(err, c->what);
   }
   return NULL;
 }
@@ -901,8 +879,6 @@ void weft_rb_init(VALUE native) {
   if (st < 0)
     weft_rb_raise(st);
   rb_set_end_proc(dispatcher_close_at_exit, Qnil);
-  signals_thread = Qnil;
-  rb_gc_register_address(&signals_thread);
   pthread_atfork(NULL, NULL, after_fork_child);
 
   rb_define_module_function(native, "callback_register", m_callback_register,
@@ -922,4 +898,5 @@ void weft_rb_init(VALUE native) {
   rb_define_module_function(native, "foreign_barrier_wait",
                             m_foreign_barrier_wait, 1);
   weft_rb_init_socket(native);
+  weft_rb_init_signal(native);
 }
