@@ -80,7 +80,8 @@ module Weft
     # "EXIT", which give the signal back to Ruby's own handling.  Returns
     # the previous handler: a callable, "IGNORE", "SYSTEM_DEFAULT", Ruby's
     # previous trap ("DEFAULT", "EXIT", a Proc), or nil for a handler
-    # neither Ruby nor Weft installed; handing it back to trap restores it.
+    # neither Ruby nor Weft installed (nil given to trap ignores, as in
+    # Signal.trap); handing any other back to trap restores it.
     # Only the main thread sets handlers (Weft::StateError elsewhere, as
     # Python's rule).  Errno::EINVAL for signal numbers weft refuses (0,
     # NSIG, SIGKILL, SIGSTOP); ArgumentError for Ruby's reserved ones.

@@ -395,6 +395,16 @@ class TestSignal < WeftSocketTestCase
     S.siginterrupt(:USR1, true)
   end
 
+  # Every signal call of weft.h is in Weft::Native but the two that are
+  # the binding's own business (weft_signal_set_check, weft_signal_wait).
+  def test_every_signal_call_is_bound
+    header = File.read(File.join(ENV.fetch("top_srcdir", File.expand_path("../..", __dir__)), "abi/weft.h"))
+    calls = header.scan(/\bweft_(signal_\w+)\(/).flatten.uniq - %w[signal_set_check signal_wait]
+    assert_operator calls.size, :>=, 15
+    missing = calls.reject { |c| Weft::Native.respond_to?(c) }
+    assert_empty missing
+  end
+
   # ---- fork, Ruby's own signals ---------------------------------------
 
   def test_handlers_run_in_a_forked_child
