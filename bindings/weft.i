@@ -1440,6 +1440,18 @@ WEFTLUA_RETRY(weft_signal_pause)
 %ignore weft_dispatcher_call;
 %ignore weft_constant_at;
 
+/* Hand-written in rbsignal.c: the signal calls that take a handler, run
+ * handlers (Ruby code: only on a Ruby thread, with the GVL), block, or
+ * fill a buffer. */
+%ignore weft_signal_set;
+%ignore weft_signal_get;
+%ignore weft_signal_dispatch;
+%ignore weft_signal_set_check;
+%ignore weft_signal_wait;
+%ignore weft_signal_pause;
+%ignore weft_signal_raise;
+%ignore weft_signal_strsignal;
+
 /* Hand-written in rbsocket.c: the socket, select and io calls that move
  * bytes (binary Strings, written in place), block (without the GVL,
  * interruptible, resumed after an interrupt), resolve names (without the
@@ -1516,6 +1528,13 @@ WEFTLUA_RETRY(weft_signal_pause)
 %apply weft_handle *out { weft_handle *first, weft_handle *second };
 %typemap(in, numinputs=0) double *timeout (double tmp = 0) "$1 = &tmp;"
 %typemap(argout) double *timeout "$result = SWIG_Ruby_AppendOutput($result, DBL2NUM(*$1));"
+%apply double *timeout { double *seconds, double *interval, double *old_seconds, double *old_interval };
+%apply int *OUT_INT { int *old_fd, int *last_errno, int *delivery };
+%apply int *OUT_BOOL { int *valid };
+%apply weft_handle *out { weft_handle *thread };
+%typemap(in) unsigned int "$1 = NUM2UINT($input);"
+%typemap(in, numinputs=0) unsigned int *previous (unsigned int tmp = 0) "$1 = &tmp;"
+%typemap(argout) unsigned int *previous "$result = SWIG_Ruby_AppendOutput($result, UINT2NUM(*$1));"
 
 /* A negative status raises (rbweft.c's weft_rb_raise), from the `ret`
  * typemap: it runs after the cleanup, which SWIG_exception would skip. */

@@ -11,7 +11,8 @@
  *     thread (weft_thread_adopt).  Timer functions and barrier actions fire
  *     on whatever thread weft picks: on a Ruby thread they take the GVL
  *     (rb_thread_call_with_gvl); on any other they are queued to weft's
- *     dispatcher, which a Ruby thread of ours drains.
+ *     dispatcher, which a Ruby thread of ours drains.  Signal handlers
+ *     run on the "weft-signals" Ruby thread (rbsignal.c).
  *   - The GC must not free a Proc that C may still call: every callback
  *     handed to weft is an id into `callbacks`, a marked Hash; weft holds
  *     only the id.
@@ -187,7 +188,16 @@ size_t weft_rb_size(VALUE v) {
 static __thread int deferred_tag;
 static __thread int deferred_raise;
 
-static void run_deferred(void) {
+void weft_rb_defer(int state, VALUE exc) {
+  if (state != 0) {
+    deferred_tag = state;
+    return;
+  }
+  rb_thread_local_aset(rb_thread_current(), id_pending, exc);
+  deferred_raise = 1;
+}
+
+void weft_rb_run_deferred(void) {
   int tag = deferred_tag;
   if (tag != 0) {
     deferred_tag = 0;
@@ -261,57 +271,8 @@ static int interrupter_ensure(void) {
   return 0;
 }
 
-/* A signal (Ctrl-C) reaches the main thread's unblocking function from
- * Ruby's signal handler only while the main thread is Ruby's only thread.
- * With other threads, Ruby looks at pending signals when one of its
- * threads goes to sleep in Ruby; when every thread waits in weft, nobody
- * would.  So while the main thread waits in weft and is not alone, the
- * "weft-signals" Ruby thread naps in SIGNALS_NAP slices: each nap lets
- * Ruby see a pending signal and interrupt the main thread.  Between the
- * main thread's waits it sleeps until woken, as a sleeper Ruby's deadlock
- * check counts (so the check still finds a main thread stuck in
- * Queue#pop with nobody left to push).  All under the GVL. */
-#define SIGNALS_NAP 100000 /* microseconds */
-static VALUE signals_thread; /* a Ruby Thread, or nil */
-static int main_waits;       /* the main thread's weft waits under way */
-static int signals_napping;  /* the thread is in its nap loop */
-
-static VALUE signals_main(void *arg) {
-  (void)arg;
-  const struct timeval nap = {0, SIGNALS_NAP};
-  for (;;) {
-    signals_napping = main_waits > 0;
-    if (signals_napping)
-      rb_thread_wait_for(nap);
-    else
-      rb_thread_sleep_deadly();
-  }
-  return Qnil;
-}
-
-/* Before a wait of the main thread (counted once this returns: what it
- * calls may raise).  The thread runs only once the wait has let go of the
- * GVL. */
-static void signals_begin(void) {
-  if (!signals_napping) {
-    if (!NIL_P(signals_thread) &&
-        RTEST(rb_funcall(signals_thread, id_alive_p, 0))) {
-      rb_thread_wakeup_alive(signals_thread);
-    } else {
-      signals_thread = rb_thread_create(signals_main, NULL);
-      rb_funcall(signals_thread, id_name_set, 1,
-                 rb_str_new_cstr("weft-signals"));
-    }
-    signals_napping = 1; /* until it looks again */
-  }
-  main_waits++;
-}
-
 static void after_fork_child(void) {
   intr_ready = 0; /* the child has the pipe but not the interrupter */
-  signals_thread = Qnil; /* Ruby threads other than this one are gone */
-  main_waits = 0;
-  signals_napping = 0;
 }
 
 struct nogvl {
@@ -373,9 +334,10 @@ weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
   int is_main = intr && rb_thread_current() == rb_thread_main();
   double start = timed ? call_start() : 0;
   for (;;) {
-    int watched = is_main && !rb_thread_alone();
-    if (watched)
-      signals_begin();
+    /* Ruby's own signals (Ctrl-C) reach a main thread waiting here through
+     * the signals thread (rbsignal.c), once there are other threads. */
+    if (is_main && !rb_thread_alone())
+      weft_rb_signals_watch();
     /* -EINTR stays if Ruby had an interrupt pending and skipped the call.
      * RB_NOGVL_INTR_FAIL: Ruby does not run its interrupts after a call
      * that succeeded, so a Thread#raise cannot land between acquiring a
@@ -383,18 +345,16 @@ weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
     c.st = -EINTR;
     rb_nogvl(call_nogvl, &c, intr ? call_ubf : NULL, &c,
              RB_NOGVL_INTR_FAIL | (intr ? RB_NOGVL_UBF_ASYNC_SAFE : 0));
-    if (watched)
-      main_waits--;
     if (c.st != -EINTR)
       break;
-    run_deferred();
+    weft_rb_run_deferred();
     rb_thread_check_ints(); /* may raise: that ends the call */
     if (timed && timed_out(timed, flags, start)) {
       c.st = -ETIMEDOUT;
       break;
     }
   }
-  run_deferred();
+  weft_rb_run_deferred();
   return c.st;
 }
 
@@ -489,6 +449,16 @@ static VALUE m_callback_register(VALUE self, VALUE proc) {
   return id;
 }
 
+long weft_rb_callback_add(VALUE proc) {
+  return FIX2LONG(m_callback_register(Qnil, proc));
+}
+
+VALUE weft_rb_callback_get(long id) {
+  return rb_hash_lookup(callbacks, LONG2FIX(id));
+}
+
+void weft_rb_callback_drop(long id) { rb_hash_delete(callbacks, LONG2FIX(id)); }
+
 /* Weft::Native.callback_forget(id): weft will not call it again. */
 static VALUE m_callback_forget(VALUE self, VALUE id) {
   rb_hash_delete(callbacks, id);
@@ -510,7 +480,7 @@ static VALUE report_body(VALUE arg) {
 
 /* Report an exception nobody is waiting for, as Ruby reports one that
  * ends a Thread. */
-static void report(VALUE exc, const char *what) {
+void weft_rb_report(VALUE exc, const char *what) {
   if (rb_obj_is_kind_of(exc, rb_eSystemExit))
     return; /* Ruby does not report those either */
   VALUE a[2] = {exc, rb_str_new_cstr(what)};
@@ -554,10 +524,9 @@ static void *call_with_gvl(void *p) {
   }
   rb_set_errinfo(Qnil);
   if (c->to_waiter) {
-    rb_thread_local_aset(rb_thread_current(), id_pending, err);
-    deferred_raise = 1;
+    weft_rb_defer(0, err);
   } else {
-    report(err, c->what);
+    weft_rb_report(err, c->what);
   }
   return NULL;
 }
@@ -910,8 +879,6 @@ void weft_rb_init(VALUE native) {
   if (st < 0)
     weft_rb_raise(st);
   rb_set_end_proc(dispatcher_close_at_exit, Qnil);
-  signals_thread = Qnil;
-  rb_gc_register_address(&signals_thread);
   pthread_atfork(NULL, NULL, after_fork_child);
 
   rb_define_module_function(native, "callback_register", m_callback_register,
@@ -931,4 +898,5 @@ void weft_rb_init(VALUE native) {
   rb_define_module_function(native, "foreign_barrier_wait",
                             m_foreign_barrier_wait, 1);
   weft_rb_init_socket(native);
+  weft_rb_init_signal(native);
 }

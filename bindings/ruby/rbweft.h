@@ -80,6 +80,34 @@ typedef weft_status (*weft_rb_call_fn)(void *arg);
 weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
                          weft_handle timed);
 
+/* Callbacks weft holds as ids (its void *arg), never as VALUEs: add
+ * raises TypeError unless proc responds to #call; get gives Qnil once the
+ * id was dropped. */
+long weft_rb_callback_add(VALUE proc);
+VALUE weft_rb_callback_get(long id);
+void weft_rb_callback_drop(long id);
+
+/* A callback that ran inside a weft call must not longjmp through weft:
+ * it leaves what is to be done on this thread, a tag to resume (state,
+ * from rb_protect: Thread#kill) or else exc to raise, and
+ * weft_rb_run_deferred does it once weft has returned (weft_rb_call
+ * does, after each call). */
+void weft_rb_defer(int state, VALUE exc);
+void weft_rb_run_deferred(void);
+
+/* Report an exception nobody waits for, as Ruby reports one that ends a
+ * Thread ("weft <what> terminated with exception ..."). */
+void weft_rb_report(VALUE exc, const char *what);
+
+/* The signals thread (rbsignal.c): called before each wait of the main
+ * thread while it is not Ruby's only thread, so that Ruby's own signals
+ * reach it; cheap once the thread runs. */
+void weft_rb_signals_watch(void);
+
+/* Define the signal functions of Weft::Native (rbsignal.c); called from
+ * weft_rb_init. */
+void weft_rb_init_signal(VALUE native);
+
 /* Conversions of the socket module (rbsocket.c). */
 uint32_t weft_rb_u32(VALUE v);
 

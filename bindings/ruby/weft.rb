@@ -28,7 +28,8 @@
 #
 # The socket, select and io modules (Weft::Socket, TCPSocket, ...,
 # Weft.select, Weft::Poller, Weft::Stream) are in weft_socket.rb,
-# weft_select.rb and weft_io.rb, loaded with this file.
+# weft_select.rb and weft_io.rb, and the signal module (Weft::Signal) in
+# weft_signal.rb, loaded with this file.
 
 require "weft/native"
 
@@ -783,3 +784,4 @@ end
 require_relative "weft_io"
 require_relative "weft_socket"
 require_relative "weft_select"
+require_relative "weft_signal"
