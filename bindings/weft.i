@@ -72,6 +72,43 @@ static void weft_py_raise(weft_status st) {
   }
 }
 
+/* Set characters_written on the exception being raised: how much a call
+ * did before it failed (_rules.RESUME). */
+static void weft_py_set_written(size_t written) {
+  PyObject *et, *ev, *tb;
+  PyErr_Fetch(&et, &ev, &tb);
+  PyErr_NormalizeException(&et, &ev, &tb);
+  PyObject *n = PyLong_FromSize_t(written);
+  if (ev != NULL && n != NULL &&
+      PyObject_SetAttrString(ev, "characters_written", n) < 0)
+    PyErr_Clear();
+  Py_XDECREF(n);
+  PyErr_Restore(et, ev, tb);
+}
+
+/* weft._errors.take_pending, set with the factory: the exception a signal
+ * handler raised inside the blocking call that returned -EINTR, or None.
+ * (For other calls the factory itself turns -EINTR into it.) */
+static PyObject *weft_py_pending_taker;
+
+/* After -EINTR in a call that is retried (_rules.RETRY_EINTR): 1, the
+ * exception set, if a signal handler raised one during the call or one of
+ * Python's own pending handlers raises one now; 0 to call again. */
+static int weft_py_eintr(void) {
+  if (weft_py_pending_taker != NULL) {
+    PyObject *exc = PyObject_CallNoArgs(weft_py_pending_taker);
+    if (exc == NULL)
+      return 1;
+    if (exc != Py_None) {
+      PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+      Py_DECREF(exc);
+      return 1;
+    }
+    Py_DECREF(exc);
+  }
+  return PyErr_CheckSignals() < 0;
+}
+
 /* Out-parameters: one value is returned as is, more as a tuple. */
 static PyObject *weft_py_append(PyObject *result, PyObject *value) {
   if (value == NULL || result == NULL || result == Py_None) {
@@ -251,6 +288,8 @@ static int weft_py_enter(PyGILState_STATE *gs) {
  * int its value, an exception -1 (reported by sys.unraisablehook; a
  * SystemExit quietly ends the call, 0, as in _thread). */
 enum { WEFT_PY_NOARG, WEFT_PY_HANDLE, WEFT_PY_POINTER };
+/* An int argument (a signal number) travels as a handle does. */
+#define WEFT_PY_INT WEFT_PY_HANDLE
 
 static int weft_py_callback(void *key, int oneshot, int argkind,
                             weft_handle h, void *p) {
@@ -306,20 +345,41 @@ static void weft_py_thread_hook(void *arg, weft_handle thread) {
 static void weft_py_dispatch(void *arg) {
   (void)weft_py_callback(arg, 1, WEFT_PY_NOARG, 0, NULL);
 }
+/* weft.signal's handlers and weft's signal check: they run on the main
+ * thread, catch their own exceptions and return 0 or 1. */
+static int weft_py_signal_fn(void *arg, int signum) {
+  return weft_py_callback(arg, 0, WEFT_PY_INT, signum, NULL);
+}
+static int weft_py_signal_check(void *arg) {
+  return weft_py_callback(arg, 0, WEFT_PY_NOARG, 0, NULL);
+}
 %}
 
 /* ---- what the package calls besides weft's functions ---- */
 %rename(set_error_factory) weft_py_set_error_factory;
 %rename(forget) weft_py_forget;
 %rename(cell_count) weft_py_cell_count;
+%rename(check_signals) weft_py_check_signals;
 %nothread weft_py_set_error_factory;
 %nothread weft_py_forget;
 %nothread weft_py_cell_count;
+%nothread weft_py_check_signals;
 %inline %{
-/* Set the function that builds exceptions (weft._errors.error). */
-void weft_py_set_error_factory(PyObject *factory) {
+/* Set the function that builds exceptions (weft._errors.error) and the
+ * one that gives a signal handler's pending exception
+ * (weft._errors.take_pending). */
+void weft_py_set_error_factory(PyObject *factory, PyObject *taker) {
   Py_XINCREF(factory);
   Py_XSETREF(weft_py_error_factory, factory);
+  Py_XINCREF(taker);
+  Py_XSETREF(weft_py_pending_taker, taker);
+}
+/* Run Python's pending signal handlers now (PyErr_CheckSignals; on the
+ * main thread only): the exception one raises is raised here. */
+PyObject *weft_py_check_signals(void) {
+  if (PyErr_CheckSignals() < 0)
+    return NULL;
+  Py_RETURN_NONE;
 }
 /* Drop one registration of fn: C will not call it any more. */
 void weft_py_forget(PyObject *fn) {
@@ -383,7 +443,8 @@ long weft_py_cell_count(void) {
               weft_status weft_socket_inet_pton,
               weft_status weft_stream_read, weft_status weft_stream_read1,
               weft_status weft_stream_readall,
-              weft_status weft_stream_readline {
+              weft_status weft_stream_readline,
+              weft_status weft_signal_strsignal {
   if ($1 < 0 && $1 != WEFT_ERANGE) {
     weft_py_raise($1);
     SWIG_fail;
@@ -427,6 +488,7 @@ WEFT_PY_OUTPUT(uint64_t, PyLong_FromUnsignedLongLong)
 WEFT_PY_OUTPUT(size_t, PyLong_FromSize_t)
 WEFT_PY_OUTPUT(void *, PyLong_FromVoidPtr)
 WEFT_PY_OUTPUT(uint32_t, PyLong_FromUnsignedLong)
+WEFT_PY_OUTPUT(unsigned int, PyLong_FromUnsignedLong)
 WEFT_PY_OUTPUT(double, PyFloat_FromDouble)
 
 /* (char *buf, size_t cap, size_t *len) returns a str.  The first call
@@ -536,6 +598,8 @@ WEFT_PY_CALLBACK((weft_local_dtor_fn dtor, void *dtor_arg),
                  weft_py_local_dtor)
 WEFT_PY_CALLBACK((weft_thread_hook_fn hook, void *arg), weft_py_thread_hook)
 WEFT_PY_CALLBACK((weft_dispatch_fn fn, void *arg), weft_py_dispatch)
+WEFT_PY_CALLBACK((weft_signal_fn fn, void *arg), weft_py_signal_fn)
+WEFT_PY_CALLBACK((weft_signal_check_fn fn, void *arg), weft_py_signal_check)
 
 /* ---- socket, select, io: bytes, addresses, arrays (_rules.py) ---- */
 
@@ -632,16 +696,8 @@ static int weft_py_handles_in(PyObject *o, int64_t **out, size_t *count) {
 /* weft_py_raise for a call that did part of its work first
  * (_rules.RESUME): the exception says how much in characters_written. */
 static void weft_py_raise_written(weft_status st, size_t written) {
-  PyObject *et, *ev, *tb;
   weft_py_raise(st);
-  PyErr_Fetch(&et, &ev, &tb);
-  PyErr_NormalizeException(&et, &ev, &tb);
-  PyObject *n = PyLong_FromSize_t(written);
-  if (ev != NULL && n != NULL &&
-      PyObject_SetAttrString(ev, "characters_written", n) < 0)
-    PyErr_Clear();
-  Py_XDECREF(n);
-  PyErr_Restore(et, ev, tb);
+  weft_py_set_written(written);
 }
 %}
 
@@ -803,8 +859,9 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
   $result = SWIG_Py_Void();
 }
 
-/* _rules.RETRY_EINTR: -EINTR runs the pending signal handlers (one that
- * raises ends the call) and calls again; TIMEOUT, if the call has one,
+/* _rules.RETRY_EINTR: -EINTR raises what a signal handler raised during
+ * the call, or runs Python's pending signal handlers (one that raises ends
+ * the call), and calls again; TIMEOUT, if the call has one,
  * gets the time left.  _rules.RESUME: the retry goes on after the bytes
  * that went, and DONE ends as the total (a failure says it in the
  * exception's characters_written). */
@@ -814,7 +871,7 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
     $action
     if (result != -EINTR)
       break;
-    if (PyErr_CheckSignals() < 0)
+    if (weft_py_eintr())
       SWIG_fail;
   }
 }
@@ -826,7 +883,7 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
     $action
     if (result != -EINTR)
       break;
-    if (PyErr_CheckSignals() < 0)
+    if (weft_py_eintr())
       SWIG_fail;
     if (weft_py_end > 0) {
       TIMEOUT = weft_py_end - weft_monotonic();
@@ -844,8 +901,10 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
     weft_py_done += *DONE;
     if (result != -EINTR)
       break;
-    if (PyErr_CheckSignals() < 0)
+    if (weft_py_eintr()) {
+      weft_py_set_written(weft_py_done);
       SWIG_fail;
+    }
     BUF = (char *)BUF + *DONE; /* SWIG's copy of the pointer drops const */
     LEN -= *DONE;
   }

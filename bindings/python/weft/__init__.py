@@ -5,6 +5,7 @@
     import weft.socket as socket         # socket, create_connection, ...
     import weft.select as select         # select, epoll, poll, Poller
     import weft.io                       # Stream: buffered binary files
+    import weft.signal as signal         # handlers that run during waits
 
 Every weft object is a handle (an int, ``.handle``) that the whole process
 shares: a Lock made here can be acquired from Lua or C, and
@@ -16,16 +17,25 @@ raises): the SWIG extension module when it was built, else ctypes over
 libweft.so.0 alone.  $WEFT_BACKEND=ctypes|swig chooses; ``weft.backend``
 says which one is in use.  $WEFT_LIB names the library to load.
 
+Importing weft makes Python's own signal handlers (Ctrl-C's
+KeyboardInterrupt, handlers set with the standard signal module) run
+inside blocking weft calls on the main thread (weft_signal_set_check):
+a handler that raises ends the call with its exception, otherwise the
+call goes on with the time it has left (PEP 475).
+
 Python 3.8 or later; the SWIG backend needs 3.9.
 """
 
 import os as _os
 import pkgutil as _pkgutil
+import threading as _std_threading
+import _thread as _std_thread
 
 # A build tree keeps the SWIG module apart from these sources (and the
 # tests put both on sys.path); installed, this is one directory.
 __path__ = _pkgutil.extend_path(__path__, __name__)
 
+from . import _errors  # noqa: E402
 from ._errors import (WeftError, BadHandleError, ClosedError,  # noqa: E402
                       StateError, InvalidValueError, BrokenBarrierError,
                       NotSupportedError, FFIError)
@@ -89,3 +99,24 @@ def constant(name):
 def constants():
     """Every constant, as a dict name -> value."""
     return dict(lib.constant_at(i) for i in range(lib.constant_count()))
+
+
+def _check_python_signals():
+    """weft's signal check (weft_signal_set_check): inside a blocking weft
+    call on the main thread that a signal interrupted, run Python's own
+    pending handlers (PyErr_CheckSignals).  One that raises fails the
+    call: its exception is kept for the -EINTR the call then returns."""
+    if _std_thread.get_ident() != _std_threading.main_thread().ident:
+        return 0
+    try:
+        lib.check_signals()
+    except BaseException as e:
+        _errors.keep_pending(e)
+        return 1
+    return 0
+
+
+try:
+    lib.signal_set_check(_check_python_signals)
+except NotSupportedError:  # a libweft without the signal module
+    pass

@@ -129,10 +129,14 @@ KEEP_GIL = frozenset([
 # zero counts) instead of raising TimeoutError.
 EMPTY_ON_TIMEOUT = frozenset(["weft_select_wait", "weft_poller_poll"])
 
-# Blocking calls that weft_thread_interrupt (and, once weft has them,
-# signals) ends with -EINTR, having done nothing: the backend runs the
-# pending Python work (signal handlers: one that raises ends the call with
-# its exception) and calls again, as Python does since PEP 475.  The value
+# Blocking calls that weft_thread_interrupt ends with -EINTR, having done
+# nothing: the backend raises the exception a signal handler raised during
+# the call, if one did (a failed handler is what ends a call with -EINTR
+# for a signal; weft runs the others inside the call and goes on), else
+# runs the pending Python work (Python's own signal handlers: one that
+# raises ends the call with its exception) and calls again, as Python
+# does since PEP 475.  Every other call's -EINTR raises the handler's
+# exception too (_errors.error), or InterruptedError.  The value
 # names the argument that is the call's timeout, which the retry gets as
 # the time left; None where the timeout is the handle's own (a socket's or
 # a stream's), which each call starts afresh (docs/bindings.md).
