@@ -1278,8 +1278,10 @@ WEFT_API weft_status weft_signal_dispatch(int signum, int *ran);
  * dispatching thread of WEFT_SIGNAL_WAITS (0: the main thread; an alive
  * thread handle otherwise, WEFT_ESTATE if it is not alive); it must be 0
  * in the other modes.  -EINVAL for an unknown mode. */
-WEFT_API weft_status weft_signal_set_delivery(int mode, weft_handle thread);
-WEFT_API weft_status weft_signal_get_delivery(int *mode, weft_handle *thread);
+WEFT_API weft_status weft_signal_set_delivery(int delivery,
+                                              weft_handle thread);
+WEFT_API weft_status weft_signal_get_delivery(int *delivery,
+                                              weft_handle *thread);
 
 /* For bindings whose runtime has signal handling of its own (CPython's
  * PyErr_CheckSignals): set fn(arg) to be called on the dispatching thread

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "error.h"
+#include "sig.h"
 
 void weft__now(struct timespec *ts) { clock_gettime(CLOCK_MONOTONIC, ts); }
 
@@ -125,6 +126,7 @@ void weft__intr_init(weft__intr *in) {
   in->word = NULL;
   in->cv = NULL;
   in->fd = -1;
+  atomic_init(&in->kick, 0);
 }
 
 void weft__intr_raise(weft__intr *in) {
@@ -161,14 +163,53 @@ void weft__intr_raise(weft__intr *in) {
   }
 }
 
-/* Start a sleep: -EINTR if an interrupt is pending (consumed), else 0
- * with the sleep registered in `in` (one of word, cv, fd). */
+void weft__intr_kick(weft__intr *in) {
+  pthread_mutex_lock(&in->mu);
+  atomic_store(&in->kick, 1);
+  pthread_mutex_unlock(&in->mu);
+  /* As weft__intr_raise, until the sleeper took the kick or left. */
+  for (unsigned round = 0;; round++) {
+    pthread_mutex_lock(&in->mu);
+    int again = atomic_load(&in->kick) &&
+                (in->word != NULL || in->cv != NULL || in->fd >= 0);
+    if (again) {
+      if (in->word != NULL)
+        weft__futex_wake(in->word, INT32_MAX);
+      if (in->cv != NULL)
+        pthread_cond_broadcast(in->cv);
+      if (in->fd >= 0) {
+        uint64_t one = 1;
+        ssize_t w = write(in->fd, &one, sizeof one);
+        (void)w;
+      }
+      /* A sleeper that wakes takes the kick when it next enters. */
+      atomic_store(&in->kick, 0);
+    }
+    pthread_mutex_unlock(&in->mu);
+    if (!again)
+      return;
+    if (round < 4) {
+      sched_yield();
+    } else {
+      struct timespec ts = {0, round < 20 ? 50000L : 1000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+}
+
+/* Start a sleep: -EINTR if an interrupt is pending (consumed), 1 if a
+ * kick is (consumed: re-check instead of sleeping), else 0 with the sleep
+ * registered in `in` (one of word, cv, fd). */
 static int intr_enter(weft__intr *in, _Atomic uint32_t *word,
                       pthread_cond_t *cv, int fd) {
   pthread_mutex_lock(&in->mu);
   if (atomic_exchange(&in->pending, 0)) {
     pthread_mutex_unlock(&in->mu);
     return -EINTR;
+  }
+  if (atomic_exchange(&in->kick, 0)) {
+    pthread_mutex_unlock(&in->mu);
+    return 1;
   }
   in->word = word;
   in->cv = cv;
@@ -189,23 +230,56 @@ int weft__intr_enter_fd(weft__intr *in, int fd) {
   return intr_enter(in, NULL, NULL, fd);
 }
 
+/* Begin a wait on word or cv: the signal module's check first (it runs
+ * the tripped handlers here on the dispatching thread, `mu` released),
+ * then the interrupt state, registered in *in (NULL: none).  1 means
+ * "do not sleep, return *r": handlers ran or a kick came (0: re-check),
+ * or a handler failed or an interrupt was pending (-EINTR). */
+static int wait_begin(pthread_mutex_t *mu, _Atomic uint32_t *word,
+                      pthread_cond_t *cv, weft__intr **in, int *r) {
+  *in = weft__intr_self();
+  if (atomic_load_explicit(&weft__signal_active, memory_order_relaxed)) {
+    int s = weft__signal_in_wait(mu);
+    if (s != 0) {
+      *r = s < 0 ? -EINTR : 0;
+      return 1;
+    }
+    if (*in == NULL && weft__signal_runner_here())
+      *in = weft__intr_self_make();
+  }
+  if (*in != NULL) {
+    int e = intr_enter(*in, word, cv, -1);
+    if (e != 0) {
+      *r = e < 0 ? -EINTR : 0;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int weft__wait_futex(_Atomic uint32_t *word, uint32_t expected,
                      const weft__deadline *d) {
-  weft__intr *in = weft__intr_self();
-  if (in != NULL && intr_enter(in, word, NULL, -1) < 0)
-    return -EINTR;
-  int r = weft__futex_wait(word, expected, d);
+  weft__intr *in;
+  int r;
+  if (wait_begin(NULL, word, NULL, &in, &r))
+    return r;
+  r = weft__futex_wait(word, expected, d);
   if (in != NULL)
     weft__intr_leave(in);
-  return r == -EINTR ? 0 : r; /* a signal: re-check, sleep again */
+  if (r == -EINTR) { /* a signal: re-check, sleep again (PEP 475) */
+    weft__signal_eintr();
+    r = 0;
+  }
+  return r;
 }
 
 int weft__wait_cond(pthread_cond_t *cv, pthread_mutex_t *mu,
                     const weft__deadline *d) {
-  weft__intr *in = weft__intr_self();
-  if (in != NULL && intr_enter(in, NULL, cv, -1) < 0)
-    return -EINTR;
-  int r = weft__cond_wait(cv, mu, d);
+  weft__intr *in;
+  int r;
+  if (wait_begin(mu, NULL, cv, &in, &r))
+    return r;
+  r = weft__cond_wait(cv, mu, d);
   if (in != NULL)
     weft__intr_leave(in);
   return r;

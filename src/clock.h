@@ -68,6 +68,7 @@ typedef struct weft__intr {
   _Atomic uint32_t *word; /* the futex the thread sleeps on, or NULL */
   pthread_cond_t *cv;     /* the condvar it sleeps on, or NULL */
   int fd;                 /* an eventfd its poll(2) watches, or -1 */
+  _Atomic int kick;       /* the signal thread asks for a re-check */
 } weft__intr;
 
 void weft__intr_init(weft__intr *in);
@@ -82,6 +83,20 @@ void weft__intr_mask(int delta);
 
 /* Set in's flag and wake its sleeper (see above). */
 void weft__intr_raise(weft__intr *in);
+
+/* Wake in's sleeper for a re-check, without an interrupt: its wait
+ * returns 0 (or, if it is not sleeping, its next one returns 0 at once).
+ * For the signal thread: the dispatching thread's next wait runs the
+ * tripped handlers. */
+void weft__intr_kick(weft__intr *in);
+
+/* 1 while weft__intr_mask is in force on the calling thread. */
+int weft__intr_masked(void);
+
+/* weft__intr_self, making the calling thread's state first if it has
+ * none (the main thread before any other call: the signal module's
+ * dispatching thread must be reachable by a kick). */
+weft__intr *weft__intr_self_make(void);
 
 /* Interruptible weft__futex_wait: 0 (re-check), -ETIMEDOUT or -EINTR
  * (interrupted; the caller returns it).  A signal is a plain wake-up. */
@@ -99,6 +114,8 @@ int weft__wait_cond(pthread_cond_t *cv, pthread_mutex_t *mu,
  * interrupt that comes meanwhile writes 1 to fd: the sleeper drains it,
  * leaves, and its caller re-checks, as after any wake-up. */
 int weft__intr_enter_fd(weft__intr *in, int fd);
+/* (weft__intr_enter_fd gives 1, without registering, when a kick was
+ * pending: the caller returns 0 to re-check, without sleeping.) */
 void weft__intr_leave(weft__intr *in);
 
 /* The time left until d, into *rel: 0 if it has passed (rel is then

@@ -11,6 +11,7 @@ static const weft__constant_table *const tables[] = {
     &weft__core_constants,
     &weft__errno_constants,
     &weft__socket_constants,
+    &weft__signal_constants,
 };
 
 #define NTABLES (sizeof tables / sizeof tables[0])

@@ -25,5 +25,7 @@ extern const weft__constant_table weft__core_constants;
 extern const weft__constant_table weft__errno_constants;
 /* socket_const.c: the socket and select modules' platform constants. */
 extern const weft__constant_table weft__socket_constants;
+/* signal.c: SIG*, NSIG, ITIMER_*, SIG_BLOCK..., WEFT_SIG*. */
+extern const weft__constant_table weft__signal_constants;
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "fdwait.h"
+#include "sig.h"
 #include "thread.h"
 
 /* ---- the per-thread wake descriptor ----
@@ -111,8 +112,18 @@ int weft__poll_wait(struct pollfd *fds, size_t n, const weft__deadline *d) {
   fds[n].fd = wfd;
   fds[n].events = POLLIN;
   weft__intr *in = weft__intr_self();
-  if (in != NULL && weft__intr_enter_fd(in, wfd) < 0)
-    return -EINTR;
+  if (atomic_load_explicit(&weft__signal_active, memory_order_relaxed)) {
+    int s = weft__signal_in_wait(NULL);
+    if (s != 0)
+      return s < 0 ? -EINTR : 0; /* handlers ran: the caller re-checks */
+    if (in == NULL && weft__signal_runner_here())
+      in = weft__intr_self_make();
+  }
+  if (in != NULL) {
+    int e = weft__intr_enter_fd(in, wfd);
+    if (e != 0)
+      return e < 0 ? -EINTR : 0;
+  }
   int r;
   for (;;) {
     struct timespec rel, *tp = NULL;
@@ -125,9 +136,11 @@ int weft__poll_wait(struct pollfd *fds, size_t n, const weft__deadline *d) {
       fds[i].revents = 0;
     r = ppoll(fds, (nfds_t)n + 1, tp, NULL);
     if (r < 0) {
-      if (errno == EINTR)
-        continue; /* a signal: re-check with the time left (PEP 475) */
       r = -errno;
+      if (r == -EINTR) { /* a signal: the caller re-checks, its next */
+        weft__signal_eintr(); /* wait runs the handlers (PEP 475) */
+        r = 0;
+      }
       break;
     }
     if (fds[n].revents != 0) {

@@ -92,6 +92,7 @@
 #include "fdwait.h"
 #include "handle.h"
 #include "pollable.h"
+#include "sig.h"
 
 /* ---- the platform edge ---- */
 
@@ -966,13 +967,29 @@ static weft_status epoll_wait_loop(pollerobj *x, const weft__deadline *d,
         ms = t > INT_MAX ? INT_MAX : (int)t;
       }
       in = weft__intr_self();
-      if (in != NULL && weft__intr_enter_fd(in, x->efd) < 0)
-        return weft__interrupted("poller_poll");
+      if (atomic_load_explicit(&weft__signal_active, memory_order_relaxed)) {
+        int s = weft__signal_in_wait(NULL);
+        if (s < 0)
+          return weft__interrupted("poller_poll");
+        if (s > 0)
+          continue; /* handlers ran: wait again with the time left */
+        if (in == NULL && weft__signal_runner_here())
+          in = weft__intr_self_make();
+      }
+      if (in != NULL) {
+        int e = weft__intr_enter_fd(in, x->efd);
+        if (e < 0)
+          return weft__interrupted("poller_poll");
+        if (e > 0)
+          continue; /* kicked: re-check */
+      }
     }
     int r = epoll_wait(x->epfd, evs, maxev, ms);
     int err = errno;
     if (in != NULL)
       weft__intr_leave(in);
+    if (r < 0 && err == EINTR)
+      weft__signal_eintr();
     if (r < 0 && err != EINTR)
       return weft__errno(err, "poller_poll");
     if (r > 0) {

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "handle.h"
 #include "local.h"
+#include "sig.h"
 #include "thread.h"
 #include "timer.h"
 
@@ -1037,14 +1038,7 @@ WEFT_API weft_status weft_thread_exit(int result) {
 }
 
 WEFT_API weft_status weft_thread_interrupt_main(int signum) {
-  if (signum < 1 || signum >= NSIG)
-    return weft__error(WEFT_EVALUE, 0,
-                       "thread_interrupt_main: signal number %d out of range "
-                       "1..%d",
-                       signum, NSIG - 1);
-  return weft__error(WEFT_ENOTSUP, 0,
-                     "thread_interrupt_main: delivery to the main thread "
-                     "arrives with the signal module");
+  return weft__signal_interrupt_main(signum);
 }
 
 /* ---- adoption and interruption ---- */
@@ -1057,6 +1051,29 @@ weft__intr *weft__intr_self(void) {
 }
 
 void weft__intr_mask(int delta) { intr_masked += delta; }
+
+int weft__intr_masked(void) { return intr_masked > 0; }
+
+weft__intr *weft__intr_self_make(void) {
+  if (tls == NULL && weft__tstate_get("wait") == NULL)
+    return NULL;
+  return weft__intr_self();
+}
+
+void weft__thread_kick(weft_handle thread) {
+  weft__thread *rec;
+  if (thread == 0) {
+    rec = main_get(0);
+    if (rec == NULL)
+      return;
+    thread = rec->handle;
+  }
+  rec = pin_thread(thread, "signal");
+  if (rec == NULL)
+    return;
+  weft__intr_kick(&rec->intr);
+  weft__handle_unpin(thread);
+}
 
 WEFT_API weft_status weft_thread_interrupt(weft_handle thread) {
   weft__thread *rec = pin_thread(thread, "thread_interrupt");
