@@ -86,10 +86,31 @@ static void weft_py_set_written(size_t written) {
   PyErr_Restore(et, ev, tb);
 }
 
-/* weft._errors.take_pending, set with the factory: the exception a signal
- * handler raised inside the blocking call that returned -EINTR, or None.
- * (For other calls the factory itself turns -EINTR into it.) */
+/* weft._errors.take_pending and keep_pending, set with the factory: the
+ * exception a signal handler raised inside the blocking call that
+ * returned -EINTR (the factory itself turns that -EINTR into it). */
 static PyObject *weft_py_pending_taker;
+static PyObject *weft_py_pending_keeper;
+
+/* Keep the exception being raised for the -EINTR that the blocking call
+ * running on this thread is about to return (keep_pending); the error
+ * indicator is cleared. */
+static void weft_py_keep_raised(void) {
+  PyObject *et, *ev, *tb;
+  PyErr_Fetch(&et, &ev, &tb);
+  PyErr_NormalizeException(&et, &ev, &tb);
+  if (ev != NULL && tb != NULL)
+    PyException_SetTraceback(ev, tb);
+  PyObject *r = ev != NULL && weft_py_pending_keeper != NULL
+                    ? PyObject_CallOneArg(weft_py_pending_keeper, ev)
+                    : NULL;
+  if (r == NULL && PyErr_Occurred())
+    PyErr_WriteUnraisable(weft_py_pending_keeper);
+  Py_XDECREF(r);
+  Py_XDECREF(et);
+  Py_XDECREF(ev);
+  Py_XDECREF(tb);
+}
 
 /* After -EINTR in a call that is retried (_rules.RETRY_EINTR): 1, the
  * exception set, if a signal handler raised one during the call or one of
@@ -345,13 +366,57 @@ static void weft_py_thread_hook(void *arg, weft_handle thread) {
 static void weft_py_dispatch(void *arg) {
   (void)weft_py_callback(arg, 1, WEFT_PY_NOARG, 0, NULL);
 }
-/* weft.signal's handlers and weft's signal check: they run on the main
- * thread, catch their own exceptions and return 0 or 1. */
-static int weft_py_signal_fn(void *arg, int signum) {
-  return weft_py_callback(arg, 0, WEFT_PY_INT, signum, NULL);
-}
+/* A signal check set from Python (signal_set_check(callable)). */
 static int weft_py_signal_check(void *arg) {
   return weft_py_callback(arg, 0, WEFT_PY_NOARG, 0, NULL);
+}
+
+/* A signal handler: weft.signal's callable, run inside a blocking call of
+ * the main thread (or by a dispatch), which catches the handler's
+ * exception and returns 1 for it.  Python's own pending handlers run
+ * first, from here: at the callable's first line an exception of theirs
+ * would escape it (and be lost).  Nonzero if either failed. */
+static int weft_py_signal_fn(void *arg, int signum) {
+  PyGILState_STATE gs;
+  if (!weft_py_enter(&gs))
+    return 0;
+  int failed = 0;
+  if (PyErr_CheckSignals() < 0) {
+    weft_py_keep_raised();
+    failed = 1;
+  }
+  PyObject *fn = weft_py_cell_get(arg);
+  if (fn != NULL) {
+    PyObject *r = PyObject_CallFunction(fn, "i", signum);
+    if (r == NULL) {
+      PyErr_WriteUnraisable(fn);
+      failed = 1;
+    } else if (r != Py_None && PyObject_IsTrue(r) != 0) {
+      failed = 1;
+    }
+    PyErr_Clear();
+    Py_XDECREF(r);
+    Py_DECREF(fn);
+  }
+  PyGILState_Release(gs);
+  return failed;
+}
+
+/* weft's signal check for Python (install_signal_check): inside a
+ * blocking weft call of the main thread that a signal interrupted, run
+ * Python's own pending handlers (Ctrl-C's default_int_handler, those of
+ * the standard signal module); one that raises fails the call, its
+ * exception kept for the -EINTR. */
+static int weft_py_python_signals(void *arg) {
+  (void)arg;
+  PyGILState_STATE gs;
+  if (!weft_py_enter(&gs))
+    return 0;
+  int failed = PyErr_CheckSignals() < 0;
+  if (failed)
+    weft_py_keep_raised();
+  PyGILState_Release(gs);
+  return failed;
 }
 %}
 
@@ -360,19 +425,29 @@ static int weft_py_signal_check(void *arg) {
 %rename(forget) weft_py_forget;
 %rename(cell_count) weft_py_cell_count;
 %rename(check_signals) weft_py_check_signals;
+%rename(install_signal_check) weft_py_install_signal_check;
 %nothread weft_py_set_error_factory;
 %nothread weft_py_forget;
 %nothread weft_py_cell_count;
 %nothread weft_py_check_signals;
+%nothread weft_py_install_signal_check;
 %inline %{
 /* Set the function that builds exceptions (weft._errors.error) and the
- * one that gives a signal handler's pending exception
- * (weft._errors.take_pending). */
-void weft_py_set_error_factory(PyObject *factory, PyObject *taker) {
+ * two that take and keep a signal handler's pending exception
+ * (weft._errors.take_pending, keep_pending). */
+void weft_py_set_error_factory(PyObject *factory, PyObject *taker,
+                               PyObject *keeper) {
   Py_XINCREF(factory);
   Py_XSETREF(weft_py_error_factory, factory);
   Py_XINCREF(taker);
   Py_XSETREF(weft_py_pending_taker, taker);
+  Py_XINCREF(keeper);
+  Py_XSETREF(weft_py_pending_keeper, keeper);
+}
+/* Make Python's own signal handlers run inside the main thread's
+ * blocking weft calls (weft_signal_set_check: weft_py_python_signals). */
+void weft_py_install_signal_check(void) {
+  (void)weft_signal_set_check(weft_py_python_signals, NULL);
 }
 /* Run Python's pending signal handlers now (PyErr_CheckSignals; on the
  * main thread only): the exception one raises is raised here. */
@@ -933,6 +1008,14 @@ WEFT_PY_RETRY(weft_stream_readline)
 WEFT_PY_RETRY(weft_stream_flush)
 WEFT_PY_RETRY_TIMED(weft_select_wait, arg7)
 WEFT_PY_RETRY_TIMED(weft_poller_poll, arg2)
+WEFT_PY_RETRY_TIMED(weft_sleep, arg1)
+WEFT_PY_RETRY_TIMED(weft_thread_join, arg2)
+WEFT_PY_RETRY_TIMED(weft_thread_shutdown, arg1)
+WEFT_PY_RETRY_TIMED(weft_condition_wait, arg2)
+WEFT_PY_RETRY_TIMED(weft_event_wait, arg2)
+WEFT_PY_RETRY_TIMED(weft_barrier_wait, arg2)
+WEFT_PY_RETRY(weft_barrier_wait_default)
+WEFT_PY_RETRY_TIMED(weft_dispatcher_run, arg2)
 WEFT_PY_RESUME(weft_socket_sendall, arg2, arg3, arg5)
 WEFT_PY_RESUME(weft_stream_write, arg2, arg3, arg4)
 
@@ -940,19 +1023,32 @@ WEFT_PY_RESUME(weft_stream_write, arg2, arg3, arg4)
 
 /* Uncontended acquires (_rules.POLL_FIRST) succeed without handing the
  * GIL over: a try with timeout 0 first, the real wait (GIL released) only
- * if that fails.  NaN goes straight to the call, which refuses it. */
-%define WEFT_PY_POLL_FIRST(FN)
+ * if that fails.  NaN goes straight to the call, which refuses it.  They
+ * are RETRY_EINTR calls too: each retry starts with the try. */
+%define WEFT_PY_POLL_FIRST_RETRY(FN)
 %exception FN {
-  result = isnan(arg2) ? -ETIMEDOUT : FN(arg1, 0);
-  if (result == -ETIMEDOUT && arg2 != 0) {
-    $action
+  double weft_py_end = arg2 > 0 ? weft_monotonic() + arg2 : 0;
+  for (;;) {
+    result = isnan(arg2) ? -ETIMEDOUT : FN(arg1, 0);
+    if (result == -ETIMEDOUT && arg2 != 0) {
+      $action
+    }
+    if (result != -EINTR)
+      break;
+    if (weft_py_eintr())
+      SWIG_fail;
+    if (weft_py_end > 0) {
+      arg2 = weft_py_end - weft_monotonic();
+      if (arg2 < 0)
+        arg2 = 0;
+    }
   }
 }
 %enddef
-WEFT_PY_POLL_FIRST(weft_lock_acquire)
-WEFT_PY_POLL_FIRST(weft_rlock_acquire)
-WEFT_PY_POLL_FIRST(weft_condition_acquire)
-WEFT_PY_POLL_FIRST(weft_semaphore_acquire)
+WEFT_PY_POLL_FIRST_RETRY(weft_lock_acquire)
+WEFT_PY_POLL_FIRST_RETRY(weft_rlock_acquire)
+WEFT_PY_POLL_FIRST_RETRY(weft_condition_acquire)
+WEFT_PY_POLL_FIRST_RETRY(weft_semaphore_acquire)
 
 /* Calls that keep the GIL (_rules.KEEP_GIL): they never block and never
  * call back. */
@@ -1069,6 +1165,18 @@ WEFT_PY_POLL_FIRST(weft_semaphore_acquire)
 %nothread weft_stream_writable;
 %nothread weft_stream_set_timeout;
 %nothread weft_stream_get_timeout;
+%nothread weft_signal_get;
+%nothread weft_signal_get_delivery;
+%nothread weft_signal_set_wakeup_fd;
+%nothread weft_signal_wakeup_errors;
+%nothread weft_signal_alarm;
+%nothread weft_signal_setitimer;
+%nothread weft_signal_getitimer;
+%nothread weft_signal_siginterrupt;
+%nothread weft_signal_strsignal;
+%nothread weft_signal_valid;
+%nothread weft_signal_raise;
+%nothread weft_signal_pthread_kill;
 
 /* _rules.EXCLUDED: it would end the OS thread under the Python frames
  * that called it. */

@@ -28,14 +28,11 @@ Python 3.8 or later; the SWIG backend needs 3.9.
 
 import os as _os
 import pkgutil as _pkgutil
-import threading as _std_threading
-import _thread as _std_thread
 
 # A build tree keeps the SWIG module apart from these sources (and the
 # tests put both on sys.path); installed, this is one directory.
 __path__ = _pkgutil.extend_path(__path__, __name__)
 
-from . import _errors  # noqa: E402
 from ._errors import (WeftError, BadHandleError, ClosedError,  # noqa: E402
                       StateError, InvalidValueError, BrokenBarrierError,
                       NotSupportedError, FFIError)
@@ -101,22 +98,6 @@ def constants():
     return dict(lib.constant_at(i) for i in range(lib.constant_count()))
 
 
-def _check_python_signals():
-    """weft's signal check (weft_signal_set_check): inside a blocking weft
-    call on the main thread that a signal interrupted, run Python's own
-    pending handlers (PyErr_CheckSignals).  One that raises fails the
-    call: its exception is kept for the -EINTR the call then returns."""
-    if _std_thread.get_ident() != _std_threading.main_thread().ident:
-        return 0
-    try:
-        lib.check_signals()
-    except BaseException as e:
-        _errors.keep_pending(e)
-        return 1
-    return 0
-
-
-try:
-    lib.signal_set_check(_check_python_signals)
-except NotSupportedError:  # a libweft without the signal module
-    pass
+# Python's own signal handlers run inside the main thread's blocking weft
+# calls (weft_signal_set_check).
+lib.install_signal_check()

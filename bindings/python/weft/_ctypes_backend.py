@@ -297,6 +297,28 @@ def check_signals():
     _PyErr_CheckSignals()  # a PyDLL function: ctypes raises the error
 
 
+def install_signal_check():
+    """Make Python's own signal handlers (Ctrl-C's KeyboardInterrupt, the
+    standard signal module's) interrupt the main thread's blocking weft
+    calls (weft_signal_set_check).
+
+    The check must not run Python code: a ctypes callback's first line
+    runs Python's pending signal handlers, and an exception of theirs
+    there escapes the callback, where ctypes drops it, and the Ctrl-C is
+    lost.  So the check is a C function, Py_IsInitialized (which ignores
+    weft's arg): while Python lives, any signal that interrupts the main
+    thread's wait ends the call with -EINTR, and the wrapper, back in
+    Python, runs the handlers between two bytecodes and calls again with
+    the time left (RETRY_EINTR).  (The SWIG backend's check calls
+    PyErr_CheckSignals from C inside the wait instead.)"""
+    try:
+        f = _bare("weft_signal_set_check", ctypes.c_int,
+                  [ctypes.c_void_p, ctypes.c_void_p])
+    except AttributeError:  # a libweft without the signal module
+        return
+    f(ctypes.cast(ctypes.pythonapi.Py_IsInitialized, ctypes.c_void_p), None)
+
+
 def _eintr(written=None):
     """After -EINTR in a call that is retried (_rules.RETRY_EINTR): raise
     the exception a signal handler raised during the call, if one did,
