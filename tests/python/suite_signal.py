@@ -485,11 +485,9 @@ class Waits(Base):
 
     def test_interrupt_main_runs_it_between_statements_too(self):
         signal.signal(signal.SIGUSR1, self.record)
-        t = threading.Thread(target=thread.interrupt_main,
-                             args=(signal.SIGUSR1,))
-        t.start()
-        t.join(WAIT)
-        deadline = time.monotonic() + WAIT
+        threading.Timer(TICK, thread.interrupt_main,
+                        args=(signal.SIGUSR1,)).start()
+        deadline = time.monotonic() + WAIT  # no weft call in this loop
         while not self.got and time.monotonic() < deadline:
             pass
         self.assertEqual(len(self.got), 1)

@@ -130,8 +130,13 @@ def _main_only(what):
 
 
 def _seconds(value, what):
-    """An itimer time as a float, with Python's refusals: NaN is a
-    ValueError, an infinity an OverflowError."""
+    """An itimer time as a float, with Python's refusals: a non-number is
+    a TypeError, NaN a ValueError, an infinity an OverflowError."""
+    if isinstance(value, (str, bytes, bytearray)) or not (
+            hasattr(type(value), "__float__")
+            or hasattr(type(value), "__index__")):
+        raise TypeError("%s must be a number, not %s"
+                        % (what, type(value).__name__))
     t = float(value)
     if t != t:
         raise ValueError("Invalid value NaN (not a number)")
@@ -150,6 +155,9 @@ _installed = {}
 
 # What the trampoline passes to the handler it makes weft run.
 _frames = _std_threading.local()
+
+# How many handlers ran (pause() returns once one has).
+_runs = 0
 
 # Signals whose weft handler weft ran on some other thread (a delivery
 # mode another binding chose): the main thread runs their handlers when
@@ -178,6 +186,7 @@ def _runner(handler):
     frame), on the main thread; 1 if it raised (weft then ends the
     interrupted call with -EINTR, which raises the kept exception)."""
     def run(signum):
+        global _runs
         try:
             if _thread.get_ident() != _std_threading.main_thread().ident:
                 _deferred.add(signum)
@@ -185,6 +194,7 @@ def _runner(handler):
             frame = getattr(_frames, "frame", None)
             _frames.frame = None  # taken: a nested run gets its own
             _report_wakeup_errors()
+            _runs += 1
             handler(signum, frame)
         except BaseException as e:
             _errors.keep_pending(e)
@@ -198,6 +208,7 @@ def _trampoline(signum, frame):
     calls it between statements or when a call of its own sees EINTR;
     it has weft run the handler, with frame, unless weft already ran it
     inside a blocking call."""
+    global _runs
     _frames.frame = frame
     try:
         _lib.signal_dispatch(signum)  # -EINTR raises the handler's error
@@ -207,6 +218,7 @@ def _trampoline(signum, frame):
         _deferred.discard(signum)
         entry = _installed.get(signum)
         if entry is not None:
+            _runs += 1
             entry[0](signum, frame)
 
 
@@ -229,15 +241,21 @@ def signal(signalnum, handler):
     old = getsignal(n)
     if action == _SIG_HANDLER:
         run = _runner(handler)
-        # Python's C handler first, with this module's trampoline in
-        # Python's table; then weft's, which chains to Python's.
-        std_old = _signal.signal(n, _trampoline)
-        try:
+        if n in _installed and _signal.getsignal(n) is _trampoline \
+                and _lib.signal_get(n)[0] == _SIG_HANDLER:
+            # Replacing a handler set here: weft's C handler keeps its
+            # chain to Python's, and no signal finds neither installed.
             _lib.signal_set(n, _SIG_HANDLER, _CHAIN, run)
-        except BaseException:
-            if std_old is not None:
-                _signal.signal(n, std_old)
-            raise
+        else:
+            # Python's C handler first, with this module's trampoline in
+            # Python's table; then weft's, which chains to Python's.
+            std_old = _signal.signal(n, _trampoline)
+            try:
+                _lib.signal_set(n, _SIG_HANDLER, _CHAIN, run)
+            except BaseException:
+                if std_old is not None:
+                    _signal.signal(n, std_old)
+                raise
         entry = (handler, run)
     else:
         _lib.signal_set(n, action, 0, None)
@@ -319,8 +337,17 @@ def alarm(seconds):
 
 def pause():
     """Sleep until a signal with a handler set here arrives and its
-    handler ran (or one of Python's own handlers raised)."""
-    _lib.signal_pause()
+    handler ran, or one of Python's own handlers raised."""
+    runs = _runs
+    while True:
+        try:
+            _lib.signal_pause()
+            return
+        except InterruptedError:
+            # Python ran its own pending handlers (none raised), or the
+            # thread was interrupted: go on until a handler set here ran.
+            if _runs != runs:
+                return
 
 
 def setitimer(which, seconds, interval=0.0):
