@@ -1104,7 +1104,10 @@ WEFT_API weft_status weft_poller_poll(weft_handle poller, double timeout,
  * end of the stream returns the same bytes without reading again.
  * Reads and writes may run at once on one stream (Python's
  * BufferedRWPair): each side has its own lock, and a thread waiting for
- * a side another thread holds is interruptible and woken by close.
+ * a side another thread holds is interruptible and woken by close.  A
+ * call on the side its own thread holds (a signal handler run inside a
+ * read, reading the same stream) fails with WEFT_ESTATE, as CPython's
+ * "reentrant call" RuntimeError.
  *
  * A socket's descriptor is read and written with MSG_DONTWAIT; any other
  * is put in O_NONBLOCK mode, which a duplicate shares with the original:

@@ -1510,6 +1510,28 @@ WEFTLUA_RESUME(weft_stream_write, arg2, arg3, arg4)
 WEFTLUA_READ_GROW(weft_stream_readall, arg2, arg3, arg4)
 WEFTLUA_READ_GROW(weft_stream_readline, arg3, arg4, arg5)
 
+/* ---- signal ----
+ * bindings/lua/weft/signal.lua is the idiomatic layer; the handlers
+ * themselves (a C handler that sets a hook, as lua.c's SIGINT) are in
+ * bindings/lua/signal.c.  pause blocks: a failed handler's error comes out
+ * of it (weftlua_wait_again), an interrupt runs the state's queue and
+ * pauses again. */
+WEFTLUA_OUT(unsigned int)
+%typemap(argout) unsigned int *
+  "lua_pushinteger(L, (lua_Integer)*$1); SWIG_arg++;"
+%typemap(argout) int *valid "lua_pushboolean(L, *$1); SWIG_arg++;"
+WEFTLUA_GROW(weft_signal_strsignal, arg2, arg3, arg4)
+WEFTLUA_RETRY(weft_signal_pause)
+%ignore weft_signal_set;
+%ignore weft_signal_get;
+%ignore weft_signal_dispatch;
+%ignore weft_signal_set_check; /* CPython's; Lua checks nothing more */
+%ignore weft_signal_wait;      /* for a binding's own dispatching thread */
+%native(signal_set) int weftlua_signal_set(lua_State *L);
+%native(signal_get) int weftlua_signal_get(lua_State *L);
+%native(signal_dispatch) int weftlua_signal_dispatch(lua_State *L);
+%native(signal_check_main) int weftlua_signal_check_main(lua_State *L);
+
 /* Callbacks and raw pointers have Lua versions of their own (below). */
 %ignore weft_thread_new;
 %ignore weft_timer_new;

@@ -3,14 +3,17 @@
  * Threads with names running at once and joined with their results, a Lock
  * protecting a counter, an Event, a Timer that fires and one that is
  * cancelled, a TCP server and client talking through buffered streams
- * with select watching a socket and an Event, and what an error looks
- * like.  Every call goes through the
- * public ABI in abi/weft.h, exactly as a binding would make it. */
+ * with select watching a socket and an Event, a signal handled inside
+ * a wait that then keeps its deadline, and what an error looks like.  Every
+ * call goes through the public ABI in abi/weft.h, exactly as a binding would
+ * make it. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "weft.h"
 
@@ -212,8 +215,7 @@ static void demo_sockets(void) {
   must(weft_thread_start(server), "thread_start");
 
   snprintf(port, sizeof port, "%d", portnum);
-  must(weft_socket_create_connection("localhost", port, 5, NULL, NULL,
-                                     &client),
+  must(weft_socket_create_connection("localhost", port, 5, NULL, NULL, &client),
        "socket_create_connection");
   must(weft_socket_makefile(client, "rw", -1, &replies), "socket_makefile");
   must(weft_event_new(&quit), "event_new");
@@ -242,13 +244,52 @@ static void demo_sockets(void) {
 
   /* Nobody listens on the port once the listener is closed. */
   must(weft_close(listener), "close");
-  weft_status st = weft_socket_create_connection("127.0.0.1", port, 5, NULL,
-                                                 NULL, &client);
+  weft_status st =
+      weft_socket_create_connection("127.0.0.1", port, 5, NULL, NULL, &client);
   printf("  connecting once the server is gone: %s\n    \"%s\"\n",
          weft_err_name(st), weft_last_error_message());
 }
 
 /* ---- errors ------------------------------------------------------------ */
+
+/* ---- signals ----------------------------------------------------------- */
+
+static double signals_t0;
+
+static int on_alarm(void *arg, int signum) {
+  printf("  [handler] signal %d (SIGALRM) after %.2f s, on the waiting "
+         "thread, outside the C handler\n",
+         signum, weft_monotonic() - signals_t0);
+  return *(int *)arg; /* nonzero: the handler fails */
+}
+
+static void demo_signals(void) {
+  weft_handle ev;
+  double old_s, old_i;
+  int fail = 0;
+  section("Signals");
+  printf("SIGALRM comes 0.1 s into a 0.4 s wait: the handler runs inside "
+         "the wait,\nwhich then goes on with the time that is left "
+         "(PEP 475).\n");
+  must(weft_signal_set(SIGALRM, WEFT_SIG_HANDLER, 0, on_alarm, &fail),
+       "signal_set");
+  must(weft_event_new(&ev), "event_new");
+  signals_t0 = weft_monotonic();
+  must(weft_signal_setitimer(ITIMER_REAL, 0.1, 0, &old_s, &old_i),
+       "signal_setitimer");
+  weft_status st = weft_event_wait(ev, 0.4);
+  printf("  event_wait returned %s after %.2f s\n", weft_err_name(st),
+         weft_monotonic() - signals_t0);
+  fail = 1;
+  signals_t0 = weft_monotonic();
+  must(weft_signal_setitimer(ITIMER_REAL, 0.1, 0, &old_s, &old_i),
+       "signal_setitimer");
+  st = weft_event_wait(ev, 5);
+  printf("  with a failing handler, a 5 s wait returns %s after %.2f s\n",
+         weft_err_name(st), weft_monotonic() - signals_t0);
+  must(weft_signal_set(SIGALRM, WEFT_SIG_DFL, 0, NULL, NULL), "signal_set");
+  must(weft_close(ev), "close");
+}
 
 static void demo_errors(void) {
   weft_handle lock;
@@ -273,6 +314,7 @@ int main(void) {
   demo_event();
   demo_timers();
   demo_sockets();
+  demo_signals();
   demo_errors();
   must(weft_thread_shutdown(10), "thread_shutdown");
   printf("\nDone.  The reference manual is abi/weft.h.\n");

@@ -44,6 +44,12 @@ check "select reports the socket, not the Event" \
   test "$(count 'select found the socket ready')" -eq 2
 check "connecting to a closed port is refused, with the address" \
   shows "socket_create_connection 127.0.0.1:"
+check "the SIGALRM handler runs inside the wait, not in the C handler" \
+  shows "[handler] signal 14 (SIGALRM)"
+check "and the wait goes on to its timeout" \
+  shows "event_wait returned ETIMEDOUT after"
+check "a failing handler ends the wait with EINTR" \
+  shows "a 5 s wait returns EINTR"
 check "releasing an unlocked lock is WEFT_ESTATE, with a message" \
   shows "WEFT_ESTATE ("
 check "and the message names the operation" \

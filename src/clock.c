@@ -167,7 +167,8 @@ void weft__intr_kick(weft__intr *in) {
   pthread_mutex_lock(&in->mu);
   atomic_store(&in->kick, 1);
   pthread_mutex_unlock(&in->mu);
-  /* As weft__intr_raise, until the sleeper took the kick or left. */
+  /* As weft__intr_raise, until the sleeper took the kick or left (one
+   * that wakes takes it when it next enters: one extra re-check). */
   for (unsigned round = 0;; round++) {
     pthread_mutex_lock(&in->mu);
     int again = atomic_load(&in->kick) &&
@@ -182,8 +183,6 @@ void weft__intr_kick(weft__intr *in) {
         ssize_t w = write(in->fd, &one, sizeof one);
         (void)w;
       }
-      /* A sleeper that wakes takes the kick when it next enters. */
-      atomic_store(&in->kick, 0);
     }
     pthread_mutex_unlock(&in->mu);
     if (!again)
@@ -244,8 +243,19 @@ static int wait_begin(pthread_mutex_t *mu, _Atomic uint32_t *word,
       *r = s < 0 ? -EINTR : 0;
       return 1;
     }
-    if (*in == NULL && weft__signal_runner_here())
-      *in = weft__intr_self_make();
+    if (*in == NULL && weft__signal_runner_here() &&
+        weft__intr_self_unmade()) {
+      /* The dispatching thread must be reachable by a kick: give it its
+       * state (which may take the registry mutex: not with mu held),
+       * then re-check. */
+      if (mu != NULL)
+        pthread_mutex_unlock(mu);
+      weft__intr_self_make();
+      if (mu != NULL)
+        pthread_mutex_lock(mu);
+      *r = 0;
+      return 1;
+    }
   }
   if (*in != NULL) {
     int e = intr_enter(*in, word, cv, -1);

@@ -95,8 +95,13 @@ int weft__intr_masked(void);
 
 /* weft__intr_self, making the calling thread's state first if it has
  * none (the main thread before any other call: the signal module's
- * dispatching thread must be reachable by a kick). */
+ * dispatching thread must be reachable by a kick).  Making it may take
+ * the thread registry's mutex: call it with no lock held. */
 weft__intr *weft__intr_self_make(void);
+
+/* 1 if the calling thread has no state yet (weft__intr_self_make would
+ * make it). */
+int weft__intr_self_unmade(void);
 
 /* Interruptible weft__futex_wait: 0 (re-check), -ETIMEDOUT or -EINTR
  * (interrupted; the caller returns it).  A signal is a plain wake-up. */

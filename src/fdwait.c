@@ -116,7 +116,8 @@ int weft__poll_wait(struct pollfd *fds, size_t n, const weft__deadline *d) {
     int s = weft__signal_in_wait(NULL);
     if (s != 0)
       return s < 0 ? -EINTR : 0; /* handlers ran: the caller re-checks */
-    if (in == NULL && weft__signal_runner_here())
+    if (in == NULL && weft__signal_runner_here() &&
+        weft__intr_self_unmade())
       in = weft__intr_self_make();
   }
   if (in != NULL) {

@@ -973,7 +973,8 @@ static weft_status epoll_wait_loop(pollerobj *x, const weft__deadline *d,
           return weft__interrupted("poller_poll");
         if (s > 0)
           continue; /* handlers ran: wait again with the time left */
-        if (in == NULL && weft__signal_runner_here())
+        if (in == NULL && weft__signal_runner_here() &&
+        weft__intr_self_unmade())
           in = weft__intr_self_make();
       }
       if (in != NULL) {

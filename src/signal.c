@@ -44,6 +44,7 @@
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -91,7 +92,7 @@ static _Atomic unsigned runner_gen; /* bumped when the above change */
 static _Atomic(weft_signal_check_fn) check_fn;
 static void *_Atomic check_arg;
 
-static _Thread_local unsigned handler_depth; /* handlers running here */
+static _Thread_local unsigned running_here[NSIG]; /* of each signal */
 static _Thread_local int eintr_seen;
 static _Thread_local unsigned cache_gen; /* runner_here's cache */
 static _Thread_local int cache_here;
@@ -178,7 +179,6 @@ static void atfork_child(void) {
     atomic_store(&relay_lost, 1);
   }
   atomic_fetch_add(&runner_gen, 1);
-  handler_depth = 0;
 }
 
 static void init(void) {
@@ -302,9 +302,9 @@ static int run_tripped(int only, int *ran) {
     pthread_mutex_unlock(&mu);
     if (fn == NULL)
       continue; /* set to SIG_DFL or SIG_IGN since it was tripped */
-    handler_depth++;
+    running_here[s]++;
     int r = fn(arg, s);
-    handler_depth--;
+    running_here[s]--;
     (*ran)++;
     pthread_mutex_lock(&mu);
     if (--sl->running == 0)
@@ -430,10 +430,10 @@ WEFT_API weft_status weft_signal_set(int signum, int action, int flags,
     atomic_store(&weft__signal_active, 1);
     relay_ensure_locked();
   }
-  /* The old fn is out of use once no other thread runs it. */
-  if (handler_depth == 0)
-    while (sl->running > 0)
-      pthread_cond_wait(&idle_cv, &mu);
+  /* The old fn is out of use once no other thread runs it (this one may,
+   * when a handler sets its own signal's action). */
+  while (sl->running > running_here[signum])
+    pthread_cond_wait(&idle_cv, &mu);
   pthread_mutex_unlock(&mu);
   return 0;
 }
@@ -799,9 +799,11 @@ weft_status weft__signal_interrupt_main(int signum) {
   si.si_code = SI_USER;
   si.si_pid = getpid();
   si.si_uid = getuid();
+  ucontext_t uc; /* this thread's, for a handler that reads it */
+  getcontext(&uc);
   int saved = errno;
   trip(signum);
-  call_chained(signum, &si, NULL);
+  call_chained(signum, &si, &uc);
   errno = saved;
   return 0;
 }

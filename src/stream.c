@@ -97,6 +97,7 @@ typedef struct side {
   pthread_mutex_t mu; /* guards busy and closed (and wclosing, wkick) */
   pthread_cond_t cv;  /* busy went to 0, closed or wclosing was set */
   int busy;           /* a call owns the side's buffer */
+  pthread_t owner;    /* the thread of that call, while busy */
   int closed;         /* the close op ran */
 } side;
 
@@ -187,7 +188,15 @@ static weft_status side_enter(op *o, side *sd) {
     }
     if (!sd->busy) {
       sd->busy = 1;
+      sd->owner = pthread_self();
       o->held = sd;
+      break;
+    }
+    if (!o->closer && pthread_equal(sd->owner, pthread_self())) {
+      /* A signal handler run inside this thread's own call (as
+       * CPython's BufferedReader says "reentrant call"). */
+      st = weft__error(WEFT_ESTATE, 0, "%s: reentrant call inside the "
+                       "stream's own %s", o->what, sd == &o->s->wr ? "write" : "read");
       break;
     }
     if (late) {

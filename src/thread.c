@@ -1054,6 +1054,8 @@ void weft__intr_mask(int delta) { intr_masked += delta; }
 
 int weft__intr_masked(void) { return intr_masked > 0; }
 
+int weft__intr_self_unmade(void) { return tls == NULL; }
+
 weft__intr *weft__intr_self_make(void) {
   if (tls == NULL && weft__tstate_get("wait") == NULL)
     return NULL;

@@ -89,6 +89,8 @@ static void push_error(lua_State *L, weft_status code, const char *message,
 }
 
 int weftlua_raise(lua_State *L, weft_status code) {
+  if (code == -EINTR)
+    weftlua_signal_reraise(L); /* a signal handler's error, if it was one */
   /* Read the thread-local message before anything can overwrite it. */
   int detail = weft_last_error_detail();
   if (weft_last_error_code() != code)
@@ -349,6 +351,7 @@ void weftlua_wait_begin(weftlua_wait *w, double timeout) {
 }
 
 double weftlua_wait_again(lua_State *L, weftlua_wait *w) {
+  weftlua_signal_reraise(L); /* a signal handler failed: no retry */
   weftlua_owner *o = owner_of(L);
   size_t ran;
   if (o != NULL)

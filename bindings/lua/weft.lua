@@ -24,7 +24,8 @@
 --
 -- weft.socket, weft.select, weft.poller and weft.io (sockets, readiness,
 -- buffered streams) are in weft/socket.lua, loaded here; its top says how
--- their I/O reports timeouts and closed connections.
+-- their I/O reports timeouts and closed connections.  weft.signal (Python's
+-- signal module) is weft/signal.lua.
 
 local core = require "weft.core"
 
@@ -658,5 +659,17 @@ require("weft.socket")(weft, {
   raise = raise, class = class, new = new, close = close,
   handle_of = handle_of, check_timeout = check_timeout,
 })
+
+-- ---- signal -----------------------------------------------------------------
+
+-- weft.signal is require "weft.signal" (weft/signal.lua), loaded when first
+-- used: loading it changes no signal's action.
+setmetatable(weft, {__index = function(t, key)
+  if key == "signal" then
+    local m = require "weft.signal"
+    rawset(t, key, m)
+    return m
+  end
+end})
 
 return weft

@@ -4,7 +4,8 @@
  * SWIG generates the wrappers of abi/weft.h from bindings/weft.i; what a
  * typemap cannot say lives in core.c (error values, integers, blocking
  * calls, the per-state record, callbacks run by the owning state) and
- * target.c (thread and timer targets run in fresh lua_States).  The
+ * target.c (thread and timer targets run in fresh lua_States) and
+ * signal.c (Lua signal handlers, for weft/signal.lua).  The
  * `%native` functions below are registered in the module by weft.i.
  */
 #ifndef WEFTLUA_H
@@ -34,6 +35,14 @@ int weftlua_raise_sent(lua_State *L, weft_status code, size_t sent);
  * Lua integers are 64-bit; SWIG's own typemaps go through a double. */
 lua_Integer weftlua_checkrange(lua_State *L, int idx, lua_Integer lo,
                                lua_Integer hi);
+
+/* ---- signals (signal.c) ------------------------------------------------
+ * A Lua signal handler that raised made the weft call that ran it return
+ * -EINTR; if one did on this thread, raise its error value in L (a state
+ * whose handler it was).  weftlua_raise calls it for -EINTR and
+ * weftlua_wait_again before a retry, so the handler's error comes out of
+ * the interrupted call instead of EINTR. */
+void weftlua_signal_reraise(lua_State *L);
 
 /* ---- buffers and arrays (core.c) ------------------------------------------
  * What weft.i's socket, select and io typemaps call. */
@@ -120,5 +129,10 @@ int weftlua_timer_new(lua_State *L);      /* (interval, target, name, ...) */
 int weftlua_target_start(lua_State *L);   /* (tgt) */
 int weftlua_target_cancel(lua_State *L);  /* (tgt): Timer.cancel */
 int weftlua_start_new_thread(lua_State *L); /* (target, ...) -> ident */
+/* signal.c */
+int weftlua_signal_set(lua_State *L);     /* (signum, handler) -> previous */
+int weftlua_signal_get(lua_State *L);     /* (signum) -> handler */
+int weftlua_signal_dispatch(lua_State *L); /* (signum) -> n run */
+int weftlua_signal_check_main(lua_State *L); /* () raises in a thread's */
 
 #endif /* WEFTLUA_H */

@@ -288,6 +288,12 @@ static void *hold_lock(void *arg) {
        what ": on the waiting thread");                                        \
   } while (0)
 
+static int sleep_a_second(void *arg) {
+  (void)arg;
+  weft_status st = weft_sleep(1);
+  return st;
+}
+
 static void test_pep475(void) {
   handle(SIGALRM);
   holder h;
@@ -336,6 +342,49 @@ static void test_pep475(void) {
   CHECK_RESUMES("poller_poll (poll)", -ETIMEDOUT, 0.3,
                 weft_poller_poll(pl, 0.3, keys, evs, 1, &n));
 
+  weft_handle cond;
+  weft_condition_new(0, &cond);
+  weft_condition_acquire(cond, -1);
+  CHECK_RESUMES("condition_wait", -ETIMEDOUT, 0.3,
+                weft_condition_wait(cond, 0.3));
+  weft_condition_release(cond);
+  weft_close(cond);
+
+  weft_handle sleeper;
+  weft_thread_new(sleep_a_second, NULL, "sleeper", &sleeper);
+  weft_thread_start(sleeper);
+  CHECK_RESUMES("thread_join", -ETIMEDOUT, 0.3, weft_thread_join(sleeper, 0.3));
+  weft_thread_join(sleeper, -1);
+  weft_close(sleeper);
+
+  weft_handle bar;
+  int64_t index;
+  weft_barrier_new(2, NULL, NULL, -1, &bar);
+  CHECK_RESUMES("barrier_wait", WEFT_EBROKEN, 0.3,
+                weft_barrier_wait(bar, 0.3, &index));
+  weft_close(bar);
+
+  weft_handle disp;
+  size_t ran;
+  weft_dispatcher_new(&disp);
+  CHECK_RESUMES("dispatcher_run", -ETIMEDOUT, 0.3,
+                weft_dispatcher_run(disp, 0.3, &ran));
+  weft_close(disp);
+
+  weft_handle listener;
+  unsigned char addr[WEFT_SOCKADDR_MAX];
+  size_t alen;
+  weft_handle conn;
+  weft_socket_new(AF_INET, SOCK_STREAM, 0, &listener);
+  weft_sockaddr_make(AF_INET, "127.0.0.1", 0, 0, 0, 0, addr, sizeof addr,
+                     &alen);
+  weft_socket_bind(listener, addr, alen);
+  weft_socket_listen(listener, 1);
+  weft_socket_set_timeout(listener, 0.3);
+  CHECK_RESUMES("socket_accept", -ETIMEDOUT, 0.3,
+                weft_socket_accept(listener, addr, sizeof addr, &alen, &conn));
+  weft_close(listener);
+
   /* A failing handler ends the wait at once with -EINTR. */
   atomic_store(&fail_next, 1);
   reset_hits();
@@ -361,6 +410,38 @@ static void test_pep475(void) {
   weft_close(ev);
   weft_close(h.lock);
   restore(SIGALRM);
+}
+
+/* A handler that reads the stream its thread is reading gets WEFT_ESTATE
+ * (CPython's "reentrant call"), not a deadlock on itself. */
+static weft_handle reentered;
+static _Atomic int reentry_status = 1;
+static int read_again(void *arg, int signum) {
+  (void)arg;
+  (void)signum;
+  char c;
+  size_t n;
+  atomic_store(&reentry_status, weft_stream_read(reentered, &c, 1, &n));
+  return 0;
+}
+
+static void test_stream_reentry(void) {
+  int sv[2];
+  socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+  weft_stream_new(sv[0], "rb", -1, &reentered);
+  weft_stream_set_timeout(reentered, 0.3);
+  weft_signal_set(SIGALRM, WEFT_SIG_HANDLER, 0, read_again, NULL);
+  alarm_in(0.05);
+  char buf[4];
+  size_t n;
+  is(weft_stream_read(reentered, buf, sizeof buf, &n), -ETIMEDOUT,
+     "a stream read with a handler that reads the same stream times out");
+  is(atomic_load(&reentry_status), WEFT_ESTATE,
+     "the handler's read is WEFT_ESTATE (reentrant call)");
+  restore(SIGALRM);
+  weft_close(reentered);
+  close(sv[0]);
+  close(sv[1]);
 }
 
 /* A signal that another thread takes still reaches the dispatching
@@ -640,7 +721,6 @@ static void test_misc(void) {
   weft_signal_getitimer(ITIMER_VIRTUAL, &s, &i);
   ok(s == 0 && i == 0, "and it is disarmed");
 
-
   weft_handle cur;
   weft_thread_current(&cur);
   is(weft_signal_pthread_kill(cur, 0), 0,
@@ -665,6 +745,13 @@ static void test_pthread_kill_dead(void) {
 /* ---- fork and exec ---- */
 
 static void test_fork(void) {
+  /* The child starts weft's signal thread again. */
+  const char *san = getenv("SANITIZER");
+  if (san != NULL && strcmp(san, "tsan") == 0) {
+    ok(1, "fork # SKIP ThreadSanitizer cannot start threads in a fork "
+          "child");
+    return;
+  }
   set_mode(WEFT_SIGNAL_DISPATCH);
   handle(SIGUSR1);
   reset_hits();
@@ -756,6 +843,7 @@ int main(void) {
   test_dispatch();
   test_pep475();
   test_other_thread();
+  test_stream_reentry();
   test_thread_mode();
   test_pause();
   test_check();
