@@ -72,6 +72,64 @@ static void weft_py_raise(weft_status st) {
   }
 }
 
+/* Set characters_written on the exception being raised: how much a call
+ * did before it failed (_rules.RESUME). */
+static void weft_py_set_written(size_t written) {
+  PyObject *et, *ev, *tb;
+  PyErr_Fetch(&et, &ev, &tb);
+  PyErr_NormalizeException(&et, &ev, &tb);
+  PyObject *n = PyLong_FromSize_t(written);
+  if (ev != NULL && n != NULL &&
+      PyObject_SetAttrString(ev, "characters_written", n) < 0)
+    PyErr_Clear();
+  Py_XDECREF(n);
+  PyErr_Restore(et, ev, tb);
+}
+
+/* weft._errors.take_pending and keep_pending, set with the factory: the
+ * exception a signal handler raised inside the blocking call that
+ * returned -EINTR (the factory itself turns that -EINTR into it). */
+static PyObject *weft_py_pending_taker;
+static PyObject *weft_py_pending_keeper;
+
+/* Keep the exception being raised for the -EINTR that the blocking call
+ * running on this thread is about to return (keep_pending); the error
+ * indicator is cleared. */
+static void weft_py_keep_raised(void) {
+  PyObject *et, *ev, *tb;
+  PyErr_Fetch(&et, &ev, &tb);
+  PyErr_NormalizeException(&et, &ev, &tb);
+  if (ev != NULL && tb != NULL)
+    PyException_SetTraceback(ev, tb);
+  PyObject *r = ev != NULL && weft_py_pending_keeper != NULL
+                    ? PyObject_CallOneArg(weft_py_pending_keeper, ev)
+                    : NULL;
+  if (r == NULL && PyErr_Occurred())
+    PyErr_WriteUnraisable(weft_py_pending_keeper);
+  Py_XDECREF(r);
+  Py_XDECREF(et);
+  Py_XDECREF(ev);
+  Py_XDECREF(tb);
+}
+
+/* After -EINTR in a call that is retried (_rules.RETRY_EINTR): 1, the
+ * exception set, if a signal handler raised one during the call or one of
+ * Python's own pending handlers raises one now; 0 to call again. */
+static int weft_py_eintr(void) {
+  if (weft_py_pending_taker != NULL) {
+    PyObject *exc = PyObject_CallNoArgs(weft_py_pending_taker);
+    if (exc == NULL)
+      return 1;
+    if (exc != Py_None) {
+      PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+      Py_DECREF(exc);
+      return 1;
+    }
+    Py_DECREF(exc);
+  }
+  return PyErr_CheckSignals() < 0;
+}
+
 /* Out-parameters: one value is returned as is, more as a tuple. */
 static PyObject *weft_py_append(PyObject *result, PyObject *value) {
   if (value == NULL || result == NULL || result == Py_None) {
@@ -251,6 +309,8 @@ static int weft_py_enter(PyGILState_STATE *gs) {
  * int its value, an exception -1 (reported by sys.unraisablehook; a
  * SystemExit quietly ends the call, 0, as in _thread). */
 enum { WEFT_PY_NOARG, WEFT_PY_HANDLE, WEFT_PY_POINTER };
+/* An int argument (a signal number) travels as a handle does. */
+#define WEFT_PY_INT WEFT_PY_HANDLE
 
 static int weft_py_callback(void *key, int oneshot, int argkind,
                             weft_handle h, void *p) {
@@ -306,20 +366,95 @@ static void weft_py_thread_hook(void *arg, weft_handle thread) {
 static void weft_py_dispatch(void *arg) {
   (void)weft_py_callback(arg, 1, WEFT_PY_NOARG, 0, NULL);
 }
+/* A signal check set from Python (signal_set_check(callable)). */
+static int weft_py_signal_check(void *arg) {
+  return weft_py_callback(arg, 0, WEFT_PY_NOARG, 0, NULL);
+}
+
+/* A signal handler: weft.signal's callable, run inside a blocking call of
+ * the main thread (or by a dispatch), which catches the handler's
+ * exception and returns 1 for it.  Python's own pending handlers run
+ * first, from here: at the callable's first line an exception of theirs
+ * would escape it (and be lost).  Nonzero if either failed. */
+static int weft_py_signal_fn(void *arg, int signum) {
+  PyGILState_STATE gs;
+  if (!weft_py_enter(&gs))
+    return 0;
+  int failed = 0;
+  if (PyErr_CheckSignals() < 0) {
+    weft_py_keep_raised();
+    failed = 1;
+  }
+  PyObject *fn = weft_py_cell_get(arg);
+  if (fn != NULL) {
+    PyObject *r = PyObject_CallFunction(fn, "i", signum);
+    if (r == NULL) {
+      PyErr_WriteUnraisable(fn);
+      failed = 1;
+    } else if (r != Py_None && PyObject_IsTrue(r) != 0) {
+      failed = 1;
+    }
+    PyErr_Clear();
+    Py_XDECREF(r);
+    Py_DECREF(fn);
+  }
+  PyGILState_Release(gs);
+  return failed;
+}
+
+/* weft's signal check for Python (install_signal_check): inside a
+ * blocking weft call of the main thread that a signal interrupted, run
+ * Python's own pending handlers (Ctrl-C's default_int_handler, those of
+ * the standard signal module); one that raises fails the call, its
+ * exception kept for the -EINTR. */
+static int weft_py_python_signals(void *arg) {
+  (void)arg;
+  PyGILState_STATE gs;
+  if (!weft_py_enter(&gs))
+    return 0;
+  int failed = PyErr_CheckSignals() < 0;
+  if (failed)
+    weft_py_keep_raised();
+  PyGILState_Release(gs);
+  return failed;
+}
 %}
 
 /* ---- what the package calls besides weft's functions ---- */
 %rename(set_error_factory) weft_py_set_error_factory;
 %rename(forget) weft_py_forget;
 %rename(cell_count) weft_py_cell_count;
+%rename(check_signals) weft_py_check_signals;
+%rename(install_signal_check) weft_py_install_signal_check;
 %nothread weft_py_set_error_factory;
 %nothread weft_py_forget;
 %nothread weft_py_cell_count;
+%nothread weft_py_check_signals;
+%nothread weft_py_install_signal_check;
 %inline %{
-/* Set the function that builds exceptions (weft._errors.error). */
-void weft_py_set_error_factory(PyObject *factory) {
+/* Set the function that builds exceptions (weft._errors.error) and the
+ * two that take and keep a signal handler's pending exception
+ * (weft._errors.take_pending, keep_pending). */
+void weft_py_set_error_factory(PyObject *factory, PyObject *taker,
+                               PyObject *keeper) {
   Py_XINCREF(factory);
   Py_XSETREF(weft_py_error_factory, factory);
+  Py_XINCREF(taker);
+  Py_XSETREF(weft_py_pending_taker, taker);
+  Py_XINCREF(keeper);
+  Py_XSETREF(weft_py_pending_keeper, keeper);
+}
+/* Make Python's own signal handlers run inside the main thread's
+ * blocking weft calls (weft_signal_set_check: weft_py_python_signals). */
+void weft_py_install_signal_check(void) {
+  (void)weft_signal_set_check(weft_py_python_signals, NULL);
+}
+/* Run Python's pending signal handlers now (PyErr_CheckSignals; on the
+ * main thread only): the exception one raises is raised here. */
+PyObject *weft_py_check_signals(void) {
+  if (PyErr_CheckSignals() < 0)
+    return NULL;
+  Py_RETURN_NONE;
 }
 /* Drop one registration of fn: C will not call it any more. */
 void weft_py_forget(PyObject *fn) {
@@ -383,7 +518,8 @@ long weft_py_cell_count(void) {
               weft_status weft_socket_inet_pton,
               weft_status weft_stream_read, weft_status weft_stream_read1,
               weft_status weft_stream_readall,
-              weft_status weft_stream_readline {
+              weft_status weft_stream_readline,
+              weft_status weft_signal_strsignal {
   if ($1 < 0 && $1 != WEFT_ERANGE) {
     weft_py_raise($1);
     SWIG_fail;
@@ -427,6 +563,7 @@ WEFT_PY_OUTPUT(uint64_t, PyLong_FromUnsignedLongLong)
 WEFT_PY_OUTPUT(size_t, PyLong_FromSize_t)
 WEFT_PY_OUTPUT(void *, PyLong_FromVoidPtr)
 WEFT_PY_OUTPUT(uint32_t, PyLong_FromUnsignedLong)
+WEFT_PY_OUTPUT(unsigned int, PyLong_FromUnsignedLong)
 WEFT_PY_OUTPUT(double, PyFloat_FromDouble)
 
 /* (char *buf, size_t cap, size_t *len) returns a str.  The first call
@@ -536,6 +673,8 @@ WEFT_PY_CALLBACK((weft_local_dtor_fn dtor, void *dtor_arg),
                  weft_py_local_dtor)
 WEFT_PY_CALLBACK((weft_thread_hook_fn hook, void *arg), weft_py_thread_hook)
 WEFT_PY_CALLBACK((weft_dispatch_fn fn, void *arg), weft_py_dispatch)
+WEFT_PY_CALLBACK((weft_signal_fn fn, void *arg), weft_py_signal_fn)
+WEFT_PY_CALLBACK((weft_signal_check_fn fn, void *arg), weft_py_signal_check)
 
 /* ---- socket, select, io: bytes, addresses, arrays (_rules.py) ---- */
 
@@ -632,16 +771,8 @@ static int weft_py_handles_in(PyObject *o, int64_t **out, size_t *count) {
 /* weft_py_raise for a call that did part of its work first
  * (_rules.RESUME): the exception says how much in characters_written. */
 static void weft_py_raise_written(weft_status st, size_t written) {
-  PyObject *et, *ev, *tb;
   weft_py_raise(st);
-  PyErr_Fetch(&et, &ev, &tb);
-  PyErr_NormalizeException(&et, &ev, &tb);
-  PyObject *n = PyLong_FromSize_t(written);
-  if (ev != NULL && n != NULL &&
-      PyObject_SetAttrString(ev, "characters_written", n) < 0)
-    PyErr_Clear();
-  Py_XDECREF(n);
-  PyErr_Restore(et, ev, tb);
+  weft_py_set_written(written);
 }
 %}
 
@@ -803,8 +934,9 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
   $result = SWIG_Py_Void();
 }
 
-/* _rules.RETRY_EINTR: -EINTR runs the pending signal handlers (one that
- * raises ends the call) and calls again; TIMEOUT, if the call has one,
+/* _rules.RETRY_EINTR: -EINTR raises what a signal handler raised during
+ * the call, or runs Python's pending signal handlers (one that raises ends
+ * the call), and calls again; TIMEOUT, if the call has one,
  * gets the time left.  _rules.RESUME: the retry goes on after the bytes
  * that went, and DONE ends as the total (a failure says it in the
  * exception's characters_written). */
@@ -814,7 +946,7 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
     $action
     if (result != -EINTR)
       break;
-    if (PyErr_CheckSignals() < 0)
+    if (weft_py_eintr())
       SWIG_fail;
   }
 }
@@ -826,7 +958,7 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
     $action
     if (result != -EINTR)
       break;
-    if (PyErr_CheckSignals() < 0)
+    if (weft_py_eintr())
       SWIG_fail;
     if (weft_py_end > 0) {
       TIMEOUT = weft_py_end - weft_monotonic();
@@ -844,8 +976,10 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
     weft_py_done += *DONE;
     if (result != -EINTR)
       break;
-    if (PyErr_CheckSignals() < 0)
+    if (weft_py_eintr()) {
+      weft_py_set_written(weft_py_done);
       SWIG_fail;
+    }
     BUF = (char *)BUF + *DONE; /* SWIG's copy of the pointer drops const */
     LEN -= *DONE;
   }
@@ -874,6 +1008,14 @@ WEFT_PY_RETRY(weft_stream_readline)
 WEFT_PY_RETRY(weft_stream_flush)
 WEFT_PY_RETRY_TIMED(weft_select_wait, arg7)
 WEFT_PY_RETRY_TIMED(weft_poller_poll, arg2)
+WEFT_PY_RETRY_TIMED(weft_sleep, arg1)
+WEFT_PY_RETRY_TIMED(weft_thread_join, arg2)
+WEFT_PY_RETRY_TIMED(weft_thread_shutdown, arg1)
+WEFT_PY_RETRY_TIMED(weft_condition_wait, arg2)
+WEFT_PY_RETRY_TIMED(weft_event_wait, arg2)
+WEFT_PY_RETRY_TIMED(weft_barrier_wait, arg2)
+WEFT_PY_RETRY(weft_barrier_wait_default)
+WEFT_PY_RETRY_TIMED(weft_dispatcher_run, arg2)
 WEFT_PY_RESUME(weft_socket_sendall, arg2, arg3, arg5)
 WEFT_PY_RESUME(weft_stream_write, arg2, arg3, arg4)
 
@@ -881,19 +1023,32 @@ WEFT_PY_RESUME(weft_stream_write, arg2, arg3, arg4)
 
 /* Uncontended acquires (_rules.POLL_FIRST) succeed without handing the
  * GIL over: a try with timeout 0 first, the real wait (GIL released) only
- * if that fails.  NaN goes straight to the call, which refuses it. */
-%define WEFT_PY_POLL_FIRST(FN)
+ * if that fails.  NaN goes straight to the call, which refuses it.  They
+ * are RETRY_EINTR calls too: each retry starts with the try. */
+%define WEFT_PY_POLL_FIRST_RETRY(FN)
 %exception FN {
-  result = isnan(arg2) ? -ETIMEDOUT : FN(arg1, 0);
-  if (result == -ETIMEDOUT && arg2 != 0) {
-    $action
+  double weft_py_end = arg2 > 0 ? weft_monotonic() + arg2 : 0;
+  for (;;) {
+    result = isnan(arg2) ? -ETIMEDOUT : FN(arg1, 0);
+    if (result == -ETIMEDOUT && arg2 != 0) {
+      $action
+    }
+    if (result != -EINTR)
+      break;
+    if (weft_py_eintr())
+      SWIG_fail;
+    if (weft_py_end > 0) {
+      arg2 = weft_py_end - weft_monotonic();
+      if (arg2 < 0)
+        arg2 = 0;
+    }
   }
 }
 %enddef
-WEFT_PY_POLL_FIRST(weft_lock_acquire)
-WEFT_PY_POLL_FIRST(weft_rlock_acquire)
-WEFT_PY_POLL_FIRST(weft_condition_acquire)
-WEFT_PY_POLL_FIRST(weft_semaphore_acquire)
+WEFT_PY_POLL_FIRST_RETRY(weft_lock_acquire)
+WEFT_PY_POLL_FIRST_RETRY(weft_rlock_acquire)
+WEFT_PY_POLL_FIRST_RETRY(weft_condition_acquire)
+WEFT_PY_POLL_FIRST_RETRY(weft_semaphore_acquire)
 
 /* Calls that keep the GIL (_rules.KEEP_GIL): they never block and never
  * call back. */
@@ -1010,6 +1165,18 @@ WEFT_PY_POLL_FIRST(weft_semaphore_acquire)
 %nothread weft_stream_writable;
 %nothread weft_stream_set_timeout;
 %nothread weft_stream_get_timeout;
+%nothread weft_signal_get;
+%nothread weft_signal_get_delivery;
+%nothread weft_signal_set_wakeup_fd;
+%nothread weft_signal_wakeup_errors;
+%nothread weft_signal_alarm;
+%nothread weft_signal_setitimer;
+%nothread weft_signal_getitimer;
+%nothread weft_signal_siginterrupt;
+%nothread weft_signal_strsignal;
+%nothread weft_signal_valid;
+%nothread weft_signal_raise;
+%nothread weft_signal_pthread_kill;
 
 /* _rules.EXCLUDED: it would end the OS thread under the Python frames
  * that called it. */

@@ -426,12 +426,16 @@ class SwigLists(unittest.TestCase):
 
     def test_retried_calls_are_retry_eintr(self):
         block = swig_python_block()
-        names = set(re.findall(r"^WEFT_PY_(?:RETRY|RETRY_TIMED|RESUME)"
-                               r"\((weft_\w+)", block, re.M))
+        names = set(re.findall(r"^WEFT_PY_(?:RETRY|RETRY_TIMED|RESUME|"
+                               r"POLL_FIRST_RETRY)\((weft_\w+)", block,
+                               re.M))
         self.assertEqual(names, set(_rules.RETRY_EINTR))
         resumed = set(re.findall(r"^WEFT_PY_RESUME\((weft_\w+)", block,
                                  re.M))
         self.assertEqual(resumed, set(_rules.RESUME))
+        polled = set(re.findall(r"^WEFT_PY_POLL_FIRST_RETRY\((weft_\w+)",
+                                block, re.M))
+        self.assertEqual(polled, set(_rules.POLL_FIRST))
 
     def test_every_blocking_socket_call_releases_the_gil(self):
         waits = {"weft_socket_accept", "weft_socket_connect",

@@ -5,6 +5,7 @@
     import weft.socket as socket         # socket, create_connection, ...
     import weft.select as select         # select, epoll, poll, Poller
     import weft.io                       # Stream: buffered binary files
+    import weft.signal as signal         # handlers that run during waits
 
 Every weft object is a handle (an int, ``.handle``) that the whole process
 shares: a Lock made here can be acquired from Lua or C, and
@@ -15,6 +16,12 @@ Two backends give the same low-level API, ``weft.lib`` (weft_lock_new is
 raises): the SWIG extension module when it was built, else ctypes over
 libweft.so.0 alone.  $WEFT_BACKEND=ctypes|swig chooses; ``weft.backend``
 says which one is in use.  $WEFT_LIB names the library to load.
+
+Importing weft makes Python's own signal handlers (Ctrl-C's
+KeyboardInterrupt, handlers set with the standard signal module) run
+inside blocking weft calls on the main thread (weft_signal_set_check):
+a handler that raises ends the call with its exception, otherwise the
+call goes on with the time it has left (PEP 475).
 
 Python 3.8 or later; the SWIG backend needs 3.9.
 """
@@ -89,3 +96,8 @@ def constant(name):
 def constants():
     """Every constant, as a dict name -> value."""
     return dict(lib.constant_at(i) for i in range(lib.constant_count()))
+
+
+# Python's own signal handlers run inside the main thread's blocking weft
+# calls (weft_signal_set_check).
+lib.install_signal_check()

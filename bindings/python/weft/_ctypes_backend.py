@@ -5,6 +5,10 @@ the argtypes and restype of each function, so the wrappers cannot drift
 from the library.  The rules they follow are in _rules.py; the SWIG
 backend follows the same ones.
 
+Signals: a call retried after -EINTR (_rules.RETRY_EINTR) first raises
+what a signal handler raised during it (_eintr); any other -EINTR becomes
+that exception in _errors.error.  check_signals() is PyErr_CheckSignals.
+
 Callbacks: C gets one trampoline per callback type (a CFUNCTYPE object
 that lives as long as the module) and, as its ``void *arg``, a key into
 ``_cells``, which holds the Python callable.  A call with a key that is no
@@ -281,6 +285,60 @@ def _array_in(item, seq, lo, hi, what):
     return (item * len(values))(*values)
 
 
+_PyErr_CheckSignals = ctypes.pythonapi.PyErr_CheckSignals
+_PyErr_CheckSignals.restype = ctypes.c_int
+_PyErr_CheckSignals.argtypes = []
+
+
+def check_signals():
+    """Run Python's pending signal handlers now (PyErr_CheckSignals; on
+    the main thread only, elsewhere nothing): the exception one raises
+    is raised here."""
+    _PyErr_CheckSignals()  # a PyDLL function: ctypes raises the error
+
+
+def install_signal_check():
+    """Make Python's own signal handlers (Ctrl-C's KeyboardInterrupt, the
+    standard signal module's) interrupt the main thread's blocking weft
+    calls (weft_signal_set_check).
+
+    The check must not run Python code: a ctypes callback's first line
+    runs Python's pending signal handlers, and an exception of theirs
+    there escapes the callback, where ctypes drops it, and the Ctrl-C is
+    lost.  So the check is a C function, Py_IsInitialized (which ignores
+    weft's arg): while Python lives, any signal that interrupts the main
+    thread's wait ends the call with -EINTR, and the wrapper, back in
+    Python, runs the handlers between two bytecodes and calls again with
+    the time left (RETRY_EINTR).  (The SWIG backend's check calls
+    PyErr_CheckSignals from C inside the wait instead.)"""
+    try:
+        f = _bare("weft_signal_set_check", ctypes.c_int,
+                  [ctypes.c_void_p, ctypes.c_void_p])
+    except AttributeError:  # a libweft without the signal module
+        return
+    f(ctypes.cast(ctypes.pythonapi.Py_IsInitialized, ctypes.c_void_p), None)
+
+
+def _eintr(written=None):
+    """After -EINTR in a call that is retried (_rules.RETRY_EINTR): raise
+    the exception a signal handler raised during the call, if one did,
+    or the one Python's own pending handlers raise now; return to retry.
+    For a call that did part of its work (_rules.RESUME), the exception
+    says how much in characters_written."""
+    exc = _errors.take_pending()
+    try:
+        if exc is not None:
+            raise exc
+        _PyErr_CheckSignals()
+    except BaseException as e:
+        if written is not None:
+            try:
+                e.characters_written = written
+            except (AttributeError, TypeError):
+                pass
+        raise
+
+
 def _deadline(timeout):
     """Where the time of a RETRY_EINTR call's timeout ends (None: no
     end)."""
@@ -493,7 +551,10 @@ class _Gen(object):
 
     def retry_eintr(self):
         """The lines that prepare another call after -EINTR."""
-        lines = []
+        if self.resume is not None:
+            lines = ["_eintr(_done + %s.value)" % self.resume]
+        else:
+            lines = ["_eintr()"]
         timeout = _rules.RETRY_EINTR[self.cname]
         if timeout is not None:
             lines.append("if _dl is not None:")
@@ -609,7 +670,7 @@ def _generate(manifest):
         "_bytes_out": _bytes_out, "_array_in": _array_in,
         "_sizeof": ctypes.sizeof, "_string_at": ctypes.string_at,
         "_deadline": _deadline, "_monotonic": time.monotonic,
-        "_raise_written": _raise_written,
+        "_raise_written": _raise_written, "_eintr": _eintr,
     }
     for name, proto in callbacks.items():
         namespace["_null_" + name] = proto()  # a NULL function pointer
@@ -698,6 +759,7 @@ def fast_socket_calls():
         st = f_recv(c_int64(sock), flags, buf, c_size_t(n), ref(got))
         if st < 0:
             if st == eintr:
+                _eintr()
                 return slow_recv(sock, flags, n)
             _raise(st)
         return string_at(buf, got.value)
@@ -711,6 +773,7 @@ def fast_socket_calls():
                     ref(sent))
         if st < 0:
             if st == eintr:
+                _eintr()
                 return slow_send(sock, data, flags)
             _raise(st)
         return sent.value
@@ -726,6 +789,7 @@ def fast_socket_calls():
             done = sent.value
             if st != eintr:
                 _raise_written(st, done)
+            _eintr(done)
             try:
                 return done + slow_sendall(sock, memoryview(data)[done:],
                                            flags)

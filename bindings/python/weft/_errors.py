@@ -15,17 +15,27 @@ Every exception carries ``.code`` (the status), ``.name`` (``"ETIMEDOUT"``,
 ``.message`` (weft_last_error_message, also its text).
 
 Both backends build their exceptions with :func:`error`.
+
+-EINTR is the one status that may stand for an exception Python code
+raised: a signal handler (weft.signal) or one of Python's own handlers
+(weft's signal check) that failed inside a blocking weft call keeps its
+exception here (:func:`keep_pending`) and makes the call return -EINTR;
+:func:`error` then gives that exception instead of an InterruptedError,
+and calls that retry after -EINTR raise it instead (:func:`take_pending`).
 """
 
+import errno as _errno
 import sys
 import threading as _std_threading
 import _socket as _std_socket
 
 __all__ = ["WeftError", "BadHandleError", "ClosedError", "StateError",
            "InvalidValueError", "BrokenBarrierError", "NotSupportedError",
-           "FFIError", "gaierror", "herror", "error", "unraisable"]
+           "FFIError", "gaierror", "herror", "error", "unraisable",
+           "keep_pending", "take_pending"]
 
 WEFT_ERR_BASE = -10000
+_EINTR = -_errno.EINTR
 
 
 class WeftError(Exception):
@@ -110,9 +120,40 @@ _CLASSES = {
 }
 
 
+# The exception a signal handler raised during the blocking weft call
+# that is returning -EINTR on this thread (handlers run on the main
+# thread only, but a thread's -EINTR must never take another's).
+_pending = _std_threading.local()
+
+
+def keep_pending(exc):
+    """Keep exc, raised by a signal handler inside a blocking weft call on
+    this thread, for the -EINTR that call returns.  A second one before
+    that keeps the first as its __context__."""
+    old = getattr(_pending, "exc", None)
+    if old is not None and old is not exc and exc.__context__ is None:
+        exc.__context__ = old
+    _pending.exc = exc
+
+
+def take_pending():
+    """The exception kept for this thread's -EINTR (and forget it), or
+    None."""
+    exc = getattr(_pending, "exc", None)
+    if exc is not None:
+        _pending.exc = None
+    return exc
+
+
 def error(code, name, message, detail=0):
     """The exception for a negative status ``code``; ``name`` and
-    ``message`` are weft_err_name(code) and weft_last_error_message()."""
+    ``message`` are weft_err_name(code) and weft_last_error_message().
+    For -EINTR, the exception a signal handler raised during the call,
+    if one did (keep_pending)."""
+    if code == _EINTR:
+        exc = take_pending()
+        if exc is not None:
+            return exc
     if code > WEFT_ERR_BASE:
         exc = OSError(-code, message)  # picks TimeoutError & co. by errno
         exc.code = code
@@ -147,7 +188,9 @@ def unraisable(exc, obj, msg="Exception ignored in"):
         import traceback
         stream = sys.stderr
         if stream is not None:
-            stream.write("%s: %r\n" % (msg, obj))
+            # as CPython's default hook: no object, no ": <object>"
+            stream.write("%s: %r\n" % (msg, obj) if obj is not None
+                         else "%s:\n" % msg)
             traceback.print_exception(type(exc), exc, exc.__traceback__,
                                       file=stream)
             stream.flush()

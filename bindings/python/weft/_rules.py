@@ -122,6 +122,14 @@ KEEP_GIL = frozenset([
     "weft_stream_new", "weft_socket_makefile", "weft_stream_fileno",
     "weft_stream_readable", "weft_stream_writable",
     "weft_stream_set_timeout", "weft_stream_get_timeout",
+    # signal: reading and setting state, timers, sending (signal_set may
+    # wait for a handler another thread runs, dispatch runs handlers,
+    # pause and wait block)
+    "weft_signal_get", "weft_signal_get_delivery",
+    "weft_signal_set_wakeup_fd", "weft_signal_wakeup_errors",
+    "weft_signal_alarm", "weft_signal_setitimer", "weft_signal_getitimer",
+    "weft_signal_siginterrupt", "weft_signal_strsignal",
+    "weft_signal_valid", "weft_signal_raise", "weft_signal_pthread_kill",
 ])
 
 # Waits where running out of time is an answer with out-parameters: on
@@ -129,14 +137,26 @@ KEEP_GIL = frozenset([
 # zero counts) instead of raising TimeoutError.
 EMPTY_ON_TIMEOUT = frozenset(["weft_select_wait", "weft_poller_poll"])
 
-# Blocking calls that weft_thread_interrupt (and, once weft has them,
-# signals) ends with -EINTR, having done nothing: the backend runs the
-# pending Python work (signal handlers: one that raises ends the call with
-# its exception) and calls again, as Python does since PEP 475.  The value
+# The blocking calls: weft_thread_interrupt, a signal handler that raised
+# inside the call, or (ctypes) any signal that interrupted the main
+# thread's wait end them with -EINTR, having done nothing.  The backend
+# then raises the exception a signal handler raised during the call, if
+# one did, else runs the pending Python work (Python's own signal
+# handlers: one that raises ends the call with its exception) and calls
+# again, as Python does since PEP 475.  (Why ctypes returns for every
+# signal: install_signal_check in _ctypes_backend.)  Any other call's
+# -EINTR raises the handler's exception too (_errors.error), or
+# InterruptedError.  The value
 # names the argument that is the call's timeout, which the retry gets as
 # the time left; None where the timeout is the handle's own (a socket's or
 # a stream's), which each call starts afresh (docs/bindings.md).
 RETRY_EINTR = {
+    "weft_lock_acquire": "timeout", "weft_rlock_acquire": "timeout",
+    "weft_condition_acquire": "timeout", "weft_semaphore_acquire": "timeout",
+    "weft_condition_wait": "timeout", "weft_event_wait": "timeout",
+    "weft_thread_join": "timeout", "weft_thread_shutdown": "timeout",
+    "weft_sleep": "seconds", "weft_barrier_wait": "timeout",
+    "weft_barrier_wait_default": None, "weft_dispatcher_run": "timeout",
     "weft_socket_accept": None, "weft_socket_connect": None,
     "weft_socket_connect_ex": None, "weft_socket_send": None,
     "weft_socket_sendall": None, "weft_socket_sendto": None,

@@ -6,6 +6,7 @@ listed by enumerate(), and end when their function returns (or raises
 SystemExit: exit()).
 """
 
+import operator as _operator
 import signal as _signal
 import _thread as _std_thread
 
@@ -65,10 +66,17 @@ exit_thread = exit
 
 def interrupt_main(signum=_signal.SIGINT):
     """Simulate signal signum (SIGINT: KeyboardInterrupt) arriving in the
-    main thread.  A signal with a weft handler is tripped by weft; any
-    other goes to Python's own (_thread.interrupt_main), so that the
-    default SIGINT still raises KeyboardInterrupt."""
+    main thread.  A handler set with weft.signal runs as for a real
+    signal, inside a blocking weft call the main thread is in, too; a
+    handler of Python's own (default_int_handler) runs when the main
+    thread next runs Python code, as in Python.  With SIG_DFL or SIG_IGN
+    nothing happens."""
+    signum = _operator.index(signum)
     if not 1 <= signum < _signal.NSIG:
         raise ValueError("signal number out of range")
+    # weft trips its handler, if signum has one, and wakes the main
+    # thread's blocking call; Python's flag makes the main thread's next
+    # statement run it (or Python's own handler): the first of the two
+    # runs it.
     _lib.thread_interrupt_main(signum)
     _std_thread.interrupt_main(signum)

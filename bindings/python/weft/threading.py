@@ -15,9 +15,10 @@ to be a drop-in.  What differs:
   every weft thread of the process, whichever language started it.  A
   thread this module did not start is a _DummyThread (or the
   _MainThread).
-- a blocking wait (acquire, join, wait) is not yet cut short by Ctrl-C:
-  the handlers run when it returns.  weft's signal module will run them
-  during the wait, as Python does.
+- signal handlers run during a blocking wait (acquire, join, wait) of
+  the main thread, as Python's do, and the wait then goes on with the
+  time it has left; one that raises (Ctrl-C's KeyboardInterrupt) ends
+  the wait with its exception (weft.signal).
 """
 
 import operator as _operator
