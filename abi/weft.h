@@ -1237,7 +1237,8 @@ typedef int (*weft_signal_fn)(void *arg, int signum);
 /* A binding's check (weft_signal_set_check): 0, or nonzero to fail. */
 typedef int (*weft_signal_check_fn)(void *arg);
 
-/* Actions (weft_signal_set, weft_signal_get). */
+/* Actions (weft_signal_set, weft_signal_get); by name also as SIG_DFL and
+ * SIG_IGN (Python's Handlers). */
 #define WEFT_SIG_DFL 0     /* the default action */
 #define WEFT_SIG_IGN 1     /* ignored */
 #define WEFT_SIG_HANDLER 2 /* a weft_signal_fn, run at safe points */
@@ -1296,12 +1297,13 @@ WEFT_API weft_status weft_signal_set_check(weft_signal_check_fn fn,
                                            void *arg);
 
 /* Wait up to `timeout` until a signal with a weft handler has been
- * tripped since *seen was read: *seen is a count of trips, updated on
- * return (start from 0, or from the value a previous call left).  0, or
- * -ETIMEDOUT.  Does not run or consume anything: for a binding's own
- * dispatching thread (Ruby), which then calls weft_signal_dispatch.
- * Interruptible (weft_thread_interrupt). */
-WEFT_API weft_status weft_signal_wait(uint64_t *seen, double timeout);
+ * tripped since the trip count was `seen`; *now receives the count (pass
+ * it as `seen` next time; start from any value, e.g. 0, which returns at
+ * once if anything was ever tripped).  0, or -ETIMEDOUT.  Runs and
+ * consumes nothing: for a binding's own dispatching thread (Ruby), which
+ * then calls weft_signal_dispatch.  Interruptible (weft_thread_interrupt). */
+WEFT_API weft_status weft_signal_wait(uint64_t seen, double timeout,
+                                      uint64_t *now);
 
 /* Set the wakeup descriptor (-1: none); *old_fd receives the previous
  * one (-1 if none).  The descriptor must be non-blocking (WEFT_EVALUE

@@ -276,10 +276,8 @@ int weft__wait_futex(_Atomic uint32_t *word, uint32_t expected,
   r = weft__futex_wait(word, expected, d);
   if (in != NULL)
     weft__intr_leave(in);
-  if (r == -EINTR) { /* a signal: re-check, sleep again (PEP 475) */
-    weft__signal_eintr();
-    r = 0;
-  }
+  if (r == -EINTR) /* a signal: re-check, sleep again (PEP 475) */
+    r = weft__signal_eintr();
   return r;
 }
 

@@ -138,10 +138,8 @@ int weft__poll_wait(struct pollfd *fds, size_t n, const weft__deadline *d) {
     r = ppoll(fds, (nfds_t)n + 1, tp, NULL);
     if (r < 0) {
       r = -errno;
-      if (r == -EINTR) { /* a signal: the caller re-checks, its next */
-        weft__signal_eintr(); /* wait runs the handlers (PEP 475) */
-        r = 0;
-      }
+      if (r == -EINTR) /* a signal: handlers, then the caller re-checks */
+        r = weft__signal_eintr(); /* with the time left (PEP 475) */
       break;
     }
     if (fds[n].revents != 0) {

@@ -989,8 +989,8 @@ static weft_status epoll_wait_loop(pollerobj *x, const weft__deadline *d,
     int err = errno;
     if (in != NULL)
       weft__intr_leave(in);
-    if (r < 0 && err == EINTR)
-      weft__signal_eintr();
+    if (r < 0 && err == EINTR && weft__signal_eintr() < 0)
+      return weft__interrupted("poller_poll");
     if (r < 0 && err != EINTR)
       return weft__errno(err, "poller_poll");
     if (r > 0) {

@@ -7,7 +7,8 @@
  * so it runs their handlers there, having released the caller's mutex,
  * and returns "re-check" (0) to its caller, whose loop sleeps again with
  * the same deadline, or -EINTR if a handler failed.  A kernel EINTR is a
- * re-check too (weft__signal_eintr notes it for the binding's check).
+ * re-check too, after weft__signal_eintr ran the handlers and the
+ * binding's check (no lock is held where the kernel says EINTR).
  * Signals that arrive while the dispatching thread sleeps reach it
  * through the signal thread, which kicks its wait (weft__intr_kick). */
 #ifndef WEFT_SIG_H
@@ -32,8 +33,10 @@ int weft__signal_in_wait(pthread_mutex_t *held);
 /* 1 if the calling thread is the dispatching thread of WAITS mode. */
 int weft__signal_runner_here(void);
 
-/* A wait of the calling thread came back with EINTR from the kernel. */
-void weft__signal_eintr(void);
+/* A wait of the calling thread came back with EINTR from the kernel,
+ * holding no lock: on the dispatching thread, run the tripped handlers and
+ * the binding's check now.  0 (re-check), or -EINTR if one failed. */
+int weft__signal_eintr(void);
 
 /* weft_thread_interrupt_main's body. */
 weft_status weft__signal_interrupt_main(int signum);

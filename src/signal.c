@@ -90,7 +90,7 @@ static _Atomic int64_t runner_tid;  /* 0: the main thread (tid == pid) */
 static _Atomic unsigned runner_gen; /* bumped when the above change */
 
 static _Atomic(weft_signal_check_fn) check_fn; /* written under mu */
-static void *check_arg;                         /* under mu */
+static void *check_arg;                        /* under mu */
 
 static _Thread_local unsigned running_here[NSIG]; /* of each signal */
 static _Thread_local int eintr_seen;
@@ -335,7 +335,14 @@ int weft__signal_runner_here(void) {
   return cache_here;
 }
 
-void weft__signal_eintr(void) { eintr_seen = 1; }
+int weft__signal_eintr(void) {
+  if (!atomic_load_explicit(&weft__signal_active, memory_order_relaxed))
+    return 0;
+  eintr_seen = 1;
+  int s = weft__signal_in_wait(NULL);
+  eintr_seen = 0; /* not this thread's business, or done: never later */
+  return s < 0 ? -EINTR : 0;
+}
 
 int weft__signal_in_wait(pthread_mutex_t *held) {
   if (atomic_load(&relay_lost))
@@ -487,7 +494,8 @@ WEFT_API weft_status weft_signal_dispatch(int signum, int *ran) {
   return 0;
 }
 
-WEFT_API weft_status weft_signal_set_delivery(int delivery, weft_handle thread) {
+WEFT_API weft_status weft_signal_set_delivery(int delivery,
+                                              weft_handle thread) {
   ensure_init();
   if (delivery != WEFT_SIGNAL_DISPATCH && delivery != WEFT_SIGNAL_WAITS &&
       delivery != WEFT_SIGNAL_THREAD)
@@ -526,7 +534,8 @@ WEFT_API weft_status weft_signal_set_delivery(int delivery, weft_handle thread) 
   return 0;
 }
 
-WEFT_API weft_status weft_signal_get_delivery(int *delivery, weft_handle *thread) {
+WEFT_API weft_status weft_signal_get_delivery(int *delivery,
+                                              weft_handle *thread) {
   WEFT__CHECK_PTR(delivery, "signal_get_delivery");
   WEFT__CHECK_PTR(thread, "signal_get_delivery");
   pthread_mutex_lock(&mu);
@@ -547,9 +556,11 @@ WEFT_API weft_status weft_signal_set_check(weft_signal_check_fn fn, void *arg) {
   return 0;
 }
 
-WEFT_API weft_status weft_signal_wait(uint64_t *seen, double timeout) {
+WEFT_API weft_status weft_signal_wait(uint64_t seen, double timeout,
+                                      uint64_t *now) {
   ensure_init();
-  WEFT__CHECK_PTR(seen, "signal_wait");
+  WEFT__CHECK_PTR(now, "signal_wait");
+  *now = atomic_load(&trip_count);
   weft__deadline d;
   weft_status st = weft__deadline_init(&d, timeout, "signal_wait");
   if (st < 0)
@@ -557,13 +568,13 @@ WEFT_API weft_status weft_signal_wait(uint64_t *seen, double timeout) {
   relay_ensure();
   atomic_fetch_add(&count_waiters, 1);
   for (;;) {
-    uint32_t now = atomic_load(&trip_count);
-    if ((uint64_t)now != *seen) {
-      *seen = now;
+    uint32_t c = atomic_load(&trip_count);
+    *now = c;
+    if ((uint64_t)c != seen) {
       st = 0;
       break;
     }
-    int r = weft__wait_futex(&trip_count, now, &d);
+    int r = weft__wait_futex(&trip_count, c, &d);
     if (r == -EINTR) {
       st = weft__interrupted("signal_wait");
       break;
@@ -869,6 +880,8 @@ static weft__constant signal_constants[] = {
     /* glibc's SIGRTMIN/SIGRTMAX are calls: filled in by fill_rt. */
     {"SIGRTMIN", 0},
     {"SIGRTMAX", 0},
+    {"SIG_DFL", WEFT_SIG_DFL},
+    {"SIG_IGN", WEFT_SIG_IGN},
     WEFT__CONST(SIG_BLOCK),
     WEFT__CONST(SIG_UNBLOCK),
     WEFT__CONST(SIG_SETMASK),

@@ -83,7 +83,7 @@ static void *sigwait_main(void *arg) {
   pthread_setname_np(pthread_self(), "weft-rb-sigwait");
   uint64_t seen = 0;
   for (;;) {
-    weft_status st = weft_signal_wait(&seen, -1);
+    weft_status st = weft_signal_wait(seen, -1, &seen);
     if (st == 0)
       poke();
     else if (st != -EINTR && st != -ETIMEDOUT)

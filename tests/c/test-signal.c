@@ -240,14 +240,17 @@ static void test_dispatch(void) {
   is(ran, 0, "and does nothing (the process lives on)");
 
   /* signal_wait sees trips, consumes nothing. */
-  uint64_t seen = 0;
-  weft_signal_wait(&seen, 0);
+  uint64_t seen = 0, now = 0;
+  weft_signal_wait(seen, 0, &seen);
   uint64_t before = seen;
-  is(weft_signal_wait(&seen, 0.05), -ETIMEDOUT,
+  is(weft_signal_wait(seen, 0.05, &now), -ETIMEDOUT,
      "signal_wait with nothing new times out");
+  is(now, seen, "and gives the same count");
   weft_signal_raise(SIGUSR2);
-  is(weft_signal_wait(&seen, 5), 0, "signal_wait after a trip");
-  ok(seen != before, "moves the count");
+  is(weft_signal_wait(seen, 5, &now), 0, "signal_wait after a trip");
+  ok(now != before, "moves the count");
+  is(weft_signal_wait(0, 0, NULL), WEFT_EVALUE,
+     "signal_wait with a NULL count is WEFT_EVALUE");
   weft_signal_dispatch(0, &ran);
   is(ran, 1, "and left the handler to dispatch");
   restore(SIGUSR2);
