@@ -779,6 +779,9 @@ class Interpreters(unittest.TestCase):
         self.assertEqual((rc, out, err), (0, "[%d, %d]\n" % (
             signal.SIGUSR1, signal.SIGALRM), ""))
 
+    @unittest.skipIf(os.environ.get("SANITIZER") == "tsan",
+                     "ThreadSanitizer cannot start threads in a fork child "
+                     "(weft's signal thread is made again there)")
     def test_a_forked_child_keeps_its_handlers(self):
         rc, out, err = python("""
             import os

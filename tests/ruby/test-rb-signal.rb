@@ -408,6 +408,9 @@ class TestSignal < WeftSocketTestCase
   # ---- fork, Ruby's own signals ---------------------------------------
 
   def test_handlers_run_in_a_forked_child
+    # ThreadSanitizer cannot start threads in a fork child, and the
+    # child's signal threads are made again.
+    skip "ThreadSanitizer: no threads in a fork child" if ENV["SANITIZER"] == "tsan"
     S.trap(:USR1) { exit!(0) }
     pid = fork do
       Process.kill(:USR1, Process.pid) # the child's signals thread runs it
