@@ -124,6 +124,7 @@ WEFT_API int weft_version_number(void);
 #define WEFT_KIND_POLLER     13
 #define WEFT_KIND_STREAM     14
 #define WEFT_KIND_ADDRINFO   15
+#define WEFT_KIND_FFI_TYPE   16
 
 /* Close a handle of any kind.  Threads blocked on it wake with
  * WEFT_ECLOSED; memory is released when the last of them is done.
@@ -1365,6 +1366,222 @@ WEFT_API weft_status weft_signal_raise(int signum);
  * signum 0 only checks that the thread is alive (-ESRCH if not). */
 WEFT_API weft_status weft_signal_pthread_kill(weft_handle thread,
                                               int signum);
+
+/* ======================================================================
+ * ffi: types and struct layout (the ctypes engine's type system)
+ *
+ * A C type is a handle of kind WEFT_KIND_FFI_TYPE: a fundamental (int,
+ * double, char *, ...), a pointer to a type, an array of a type, or a
+ * struct or union built field by field.  Types are immutable once made
+ * (a struct once finished), so every query is lock-free and a type may
+ * be shared by any number of threads.  Layout follows the C compiler
+ * exactly: gcc's System V rules by default, gcc's ms_struct rules
+ * (-mms-bitfields, MSVC's) on request, each with #pragma pack and an
+ * aligned attribute; see docs/ffi.md.  Each type also carries the libffi
+ * description that calls will use.
+ *
+ * Ownership: every call that writes a type handle to *out makes a new
+ * handle that the caller closes with weft_close.  The type behind it may
+ * be shared: weft_ffi_type_named("int") twice gives two handles of the
+ * same type, and closing one leaves the other (and the type) alone.  A
+ * type that refers to others (a pointer's target, an array's element, a
+ * struct's fields) keeps them alive itself, so closing the handle of a
+ * field's type while a struct uses it is safe; memory goes when the last
+ * handle and the last type using it are gone.  Builtin fundamentals are
+ * never freed; closing their handles only retires the handles.
+ *
+ * Errors: a handle that is not an open type is WEFT_EBADHANDLE; a type
+ * of the wrong sort for the call (the length of an int, adding a field to
+ * a pointer) is WEFT_EVALUE; an unfinished struct where a finished one is
+ * needed, or a change to a finished one, is WEFT_ESTATE.
+ * ====================================================================== */
+
+/* What a type is (weft_ffi_type_kind; also constants by name).  Integers
+ * are SINT or UINT by their signedness: bool is UINT, char and wchar_t
+ * follow the platform. */
+#define WEFT_FFI_KIND_VOID    1 /* only as a return type or pointer target */
+#define WEFT_FFI_KIND_SINT    2
+#define WEFT_FFI_KIND_UINT    3
+#define WEFT_FFI_KIND_FLOAT   4 /* float, double, long double             */
+#define WEFT_FFI_KIND_POINTER 5 /* also char * (z), wchar_t * (Z), void * */
+#define WEFT_FFI_KIND_ARRAY   6
+#define WEFT_FFI_KIND_STRUCT  7
+#define WEFT_FFI_KIND_UNION   8
+
+/* Flags of weft_ffi_struct_new (also constants by name). */
+#define WEFT_FFI_UNION         1 /* a union: every field at offset 0        */
+#define WEFT_FFI_MS            2 /* MS rules (gcc's ms_struct), not gcc's   */
+#define WEFT_FFI_BIG_ENDIAN    4 /* fields stored big-endian (ctypes' Big-  */
+#define WEFT_FFI_LITTLE_ENDIAN 8 /* EndianStructure), or little-endian      */
+
+/* The fundamental type called `name`, a ctypes code or a C or ctypes
+ * name:
+ *   ?  bool _Bool c_bool            c  char c_char
+ *   u  wchar_t c_wchar              b  signed char c_byte
+ *   B  unsigned char c_ubyte        h  short c_short
+ *   H  unsigned short c_ushort      i  int c_int
+ *   I  unsigned int unsigned c_uint l  long c_long
+ *   L  unsigned long c_ulong        q  long long c_longlong
+ *   Q  unsigned long long c_ulonglong
+ *   f  float c_float   d  double c_double   g  long double c_longdouble
+ *   z  char* c_char_p  Z  wchar_t* c_wchar_p  P  void* c_void_p
+ *   void (as a return type or pointer target; code 0)
+ * and the fixed-width names, each the same type as the fundamental of
+ * its size that ctypes picks (on LP64 int64 is long, as c_int64 is
+ * c_long): int8 uint8 int16 uint16 int32 uint32 int64 uint64, each also
+ * with _t and as c_int8 ... c_uint64; size_t c_size_t ssize_t c_ssize_t
+ * intptr_t uintptr_t ptrdiff_t.  Names are exact (no spaces other than
+ * one between words, no "char *" spelling).  -ENOENT for any other name,
+ * with the name in the message. */
+WEFT_API weft_status weft_ffi_type_named(const char *name, weft_handle *out);
+
+/* A pointer to `type` (any type, void included; an unfinished struct too,
+ * for a struct that points to its own kind: see weft_ffi_struct_new). */
+WEFT_API weft_status weft_ffi_pointer_new(weft_handle type,
+                                          weft_handle *out);
+
+/* An array of `length` elements of `type` (not void, not an unfinished
+ * struct; length 0 gives a type of size 0).  WEFT_EVALUE if the size
+ * would exceed 2^56 bytes. */
+WEFT_API weft_status weft_ffi_array_new(weft_handle type, size_t length,
+                                        weft_handle *out);
+
+/* sizeof and _Alignof of the type (void: 0 and 1).  WEFT_ESTATE for an
+ * unfinished struct. */
+WEFT_API weft_status weft_ffi_type_size(weft_handle type, size_t *size);
+WEFT_API weft_status weft_ffi_type_align(weft_handle type, size_t *align);
+
+/* What the type is: WEFT_FFI_KIND_*. */
+WEFT_API weft_status weft_ffi_type_kind(weft_handle type, int *kind);
+
+/* The ctypes code of a fundamental ('i', 'z', ...), 0 for void and for
+ * pointers, arrays, structs and unions made here. */
+WEFT_API weft_status weft_ffi_type_code(weft_handle type, int *code);
+
+/* A readable name: a fundamental's C name ("unsigned int", "char*"),
+ * "T*" for a pointer, "T[N]" for an array, "struct" or "union" (string
+ * rules at the top). */
+WEFT_API weft_status weft_ffi_type_name(weft_handle type, char *buf,
+                                        size_t cap, size_t *len);
+
+/* A new handle of the type a pointer points to (void for void*, char for
+ * char*, wchar_t for wchar_t*) or of an array's element.  WEFT_EVALUE for
+ * other kinds. */
+WEFT_API weft_status weft_ffi_type_element(weft_handle type,
+                                           weft_handle *out);
+
+/* The number of elements of an array type (WEFT_EVALUE for others). */
+WEFT_API weft_status weft_ffi_type_length(weft_handle type, size_t *length);
+
+/* ----------------------------------------------------------------------
+ * Structs and unions
+ *
+ * Build: weft_ffi_struct_new, then weft_ffi_struct_add for each field in
+ * declaration order, then weft_ffi_struct_finish, which computes the
+ * layout.  After finish the struct is immutable (add and finish again are
+ * WEFT_ESTATE); before it, the struct cannot be a field, an array element
+ * or be queried for its size or fields (WEFT_ESTATE), but a pointer to it
+ * may be made, so struct node { struct node *next; } is built as
+ * new, pointer_new(node), add("next", pointer), finish.  (Such a cycle
+ * through a pointer keeps its types alive until the process ends.)
+ *
+ * Layout (docs/ffi.md has the rules in full):
+ *   - gcc (default): what gcc and clang do on Linux and every System V
+ *     platform, __attribute__((ms_struct)) aside.  Bitfields are packed
+ *     bit after bit; one that would cross a boundary of its type's
+ *     alignment moves to the next one; a zero-width bitfield aligns the
+ *     next field to its type; a named bitfield gives the struct its
+ *     type's alignment, an unnamed one does not.
+ *   - WEFT_FFI_MS: gcc's ms_struct / -mms-bitfields, which is MSVC's:
+ *     adjacent bitfields share an allocation unit of their type only
+ *     while their types have the same size and the bits fit; every
+ *     bitfield, named or not, aligns the struct; a zero-width bitfield
+ *     matters only after another bitfield.
+ *   - pack (0: none; 1, 2, 4, 8 or 16, else WEFT_EVALUE, as gcc ignores
+ *     other values of #pragma pack) caps every field's alignment, as
+ *     #pragma pack(n) before the declaration does, under both rules.
+ *     Under gcc rules packed bitfields no longer move to a boundary.
+ *     Zero-width bitfields are not capped.
+ *   - align (0: none; a power of two up to 2^28, else WEFT_EVALUE) is
+ *     __attribute__((aligned(align))) on the struct: its alignment is at
+ *     least align (never less), and its size a multiple of it.
+ *   - WEFT_FFI_BIG_ENDIAN / WEFT_FFI_LITTLE_ENDIAN (at most one; neither:
+ *     the platform's order) store the struct's scalar fields in that byte
+ *     order, as gcc's scalar_storage_order attribute does; bitfields are
+ *     then allocated from the most significant bit of their unit, as on a
+ *     big-endian target.  Fields of struct or union type keep their own
+ *     order.  Byte order changes no size or offset, only bit positions.
+ * ---------------------------------------------------------------------- */
+
+/* A new, empty, unfinished struct (or union with WEFT_FFI_UNION).  flags
+ * are WEFT_FFI_UNION, WEFT_FFI_MS and one of the endian flags; unknown
+ * bits, both endian flags, and bad pack or align values are WEFT_EVALUE. */
+WEFT_API weft_status weft_ffi_struct_new(int flags, int pack, int align,
+                                         weft_handle *out);
+
+/* Add a field to an unfinished struct `st`: `name` (UTF-8, not NULL;
+ * "" for an unnamed bitfield, or an anonymous struct or union member;
+ * names are unique within the struct), its `type` (any finished type but
+ * void), and `bits`: -1 for an ordinary field, or a bitfield's width.  A
+ * bitfield's type is an integer (bool, char and wchar_t included) and
+ * bits is at most its width in bits (1 for bool); bits 0 is a zero-width
+ * bitfield, which must be unnamed.  The struct keeps `type` alive.
+ * WEFT_EVALUE for a bad name, type or width (the message says which),
+ * WEFT_ESTATE if st is finished or type is an unfinished struct. */
+WEFT_API weft_status weft_ffi_struct_add(weft_handle st, const char *name,
+                                         weft_handle type, int bits);
+
+/* Compute the layout and make st immutable.  An empty struct has size 0
+ * and alignment 1 (or align).  WEFT_ESTATE if it was finished already;
+ * WEFT_EVALUE if the struct would exceed 2^56 bytes. */
+WEFT_API weft_status weft_ffi_struct_finish(weft_handle st);
+
+/* The flags st was made with, the byte order resolved: exactly one of
+ * WEFT_FFI_BIG_ENDIAN and WEFT_FFI_LITTLE_ENDIAN is set.  Also pack and
+ * align as given.  Works on unfinished structs. */
+WEFT_API weft_status weft_ffi_struct_flags(weft_handle st, int *flags,
+                                           int *pack, int *align);
+
+/* The number of fields of a finished struct (unnamed ones included). */
+WEFT_API weft_status weft_ffi_struct_field_count(weft_handle st,
+                                                 size_t *count);
+
+/* The index of the field called `name` (-ENOENT if none; "" finds
+ * nothing). */
+WEFT_API weft_status weft_ffi_struct_field_index(weft_handle st,
+                                                 const char *name,
+                                                 size_t *index);
+
+/* The name of field `index` ("" if unnamed).  -ENOENT past the end. */
+WEFT_API weft_status weft_ffi_struct_field_name(weft_handle st, size_t index,
+                                                char *buf, size_t cap,
+                                                size_t *len);
+
+/* A new handle of field index's type.  -ENOENT past the end. */
+WEFT_API weft_status weft_ffi_struct_field_type(weft_handle st, size_t index,
+                                                weft_handle *out);
+
+/* Where field `index` is.  *bits is the width given to add: -1 for an
+ * ordinary field, 0 for a zero-width bitfield, else the bitfield's width.
+ *
+ * An ordinary field starts at byte *offset and is *unit bytes long (its
+ * type's size); *bit_offset is 0.
+ *
+ * A bitfield is read as ctypes 3.14 reads it: take the *unit bytes at
+ * *offset as an unsigned integer in the struct's byte order; the field is
+ * its bits *bit_offset .. *bit_offset + *bits - 1, counted from the least
+ * significant.  The unit is the field's type, aligned, where the field
+ * fits in it and it lies inside the struct (always so without pack under
+ * gcc rules, and always under MS rules); otherwise (a packed bitfield
+ * that straddles its type's boundary) it is the fewest whole bytes that
+ * hold the field, so it can be 1 to 9 bytes.  The unit never reaches
+ * past the struct.  A zero-width bitfield has *unit 0 and *offset where
+ * it aligned to.  -ENOENT past the end. */
+WEFT_API weft_status weft_ffi_struct_field_layout(weft_handle st,
+                                                  size_t index,
+                                                  size_t *offset,
+                                                  size_t *unit,
+                                                  int *bit_offset, int *bits);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@ static const weft__constant_table *const tables[] = {
     &weft__errno_constants,
     &weft__socket_constants,
     &weft__signal_constants,
+    &weft__ffi_constants,
 };
 
 #define NTABLES (sizeof tables / sizeof tables[0])

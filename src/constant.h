@@ -27,5 +27,7 @@ extern const weft__constant_table weft__errno_constants;
 extern const weft__constant_table weft__socket_constants;
 /* signal.c: SIG*, NSIG, ITIMER_*, SIG_BLOCK..., WEFT_SIG*. */
 extern const weft__constant_table weft__signal_constants;
+/* ffi_type.c: WEFT_FFI_KIND_* and the struct flags. */
+extern const weft__constant_table weft__ffi_constants;
 
 #endif

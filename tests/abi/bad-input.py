@@ -49,7 +49,8 @@ ARG_KINDS = {"h": "any", "thread": "thread", "timer": "timer",
              "sem": "semaphore", "event": "event", "local": "local",
              "barrier": "barrier", "dispatcher": "dispatcher",
              "sock": "socket", "poller": "poller", "target": "socket",
-             "stream": "stream", "ai": "addrinfo"}
+             "stream": "stream", "ai": "addrinfo", "type": "ffi",
+             "st": "ffi"}
 # Kinds an argument also accepts (a Timer is a Thread; a Condition's lock
 # may be an RLock; a poller watches sockets and Events).
 ALSO_ACCEPTS = {"thread": ["timer"], "lock": ["rlock"], "socket": ["event"]}
@@ -257,6 +258,9 @@ class Child(object):
             "stream": lambda: self.new_stream(out),
             "addrinfo": lambda: self.func("weft_addrinfo_new")(
                 b"127.0.0.1", b"7", 0, 0, 0, 0, ctypes.byref(out)),
+            # A finished empty struct: valid for every ffi call (those
+            # that need another sort of type give WEFT_EVALUE).
+            "ffi": lambda: self.new_struct(out),
         }.get(kind)
         if make is None:
             raise RuntimeError("no way to make a %r handle: teach "
@@ -266,6 +270,12 @@ class Child(object):
             raise RuntimeError("cannot make a valid %s handle: status %d "
                                "(%s)" % (kind, st, self.last_message()))
         return out.value
+
+    def new_struct(self, out):
+        st = self.func("weft_ffi_struct_new")(0, 0, 0, ctypes.byref(out))
+        if st == 0:
+            st = self.func("weft_ffi_struct_finish")(out.value)
+        return st
 
     def new_stream(self, out):
         """A non-blocking read-write stream over one end of a socket pair
