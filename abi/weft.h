@@ -345,6 +345,14 @@ WEFT_API weft_status weft_thread_adopt(weft_handle thread);
  * nothing. */
 WEFT_API weft_status weft_thread_interrupt(weft_handle thread);
 
+/* Drop the calling thread's pending interrupt, if it has one: *was_pending
+ * = 1 if it had, else 0.  For a binding whose interrupts reach
+ * weft asynchronously (Ruby's unblocking function hands them to a helper
+ * thread): one that lands after the call it was meant for has returned
+ * would otherwise end the thread's next call, which may belong to another
+ * of the host's threads on the same OS thread (Ruby's thread cache). */
+WEFT_API weft_status weft_thread_interrupt_clear(int *was_pending);
+
 /* ======================================================================
  * threading: Timer
  *

@@ -1090,6 +1090,20 @@ WEFT_API weft_status weft_thread_interrupt(weft_handle thread) {
   return 0;
 }
 
+WEFT_API weft_status weft_thread_interrupt_clear(int *was_pending) {
+  WEFT__CHECK_PTR(was_pending, "thread_interrupt_clear");
+  int was = 0;
+  weft__tstate *T = tls;
+  if (T != NULL && T->rec != NULL) {
+    weft__intr *in = &T->rec->intr;
+    pthread_mutex_lock(&in->mu);
+    was = atomic_exchange(&in->pending, 0);
+    pthread_mutex_unlock(&in->mu);
+  }
+  *was_pending = was;
+  return 0;
+}
+
 WEFT_API weft_status weft_thread_adopt(weft_handle thread) {
   int kind;
   weft__thread *rec = weft__handle_pin_any(thread, WEFT__THREAD_KINDS, &kind,

@@ -223,15 +223,78 @@ void weft_rb_run_deferred(void) {
 static int intr_pipe[2] = {-1, -1};
 static int intr_ready; /* the interrupter runs in this process */
 
+/* The calls in progress (under calls_mu): the interrupter interrupts a
+ * call only while it is listed, and marks it; a call that was marked
+ * drops, once it has unlisted itself, whatever interrupt is still pending
+ * (weft_thread_interrupt_clear).  So a wake-up that the interrupter
+ * delivers late never lands on the thread's next call, which may be
+ * another Ruby thread's on the same OS thread (Ruby's thread cache). */
+struct nogvl;
+static pthread_mutex_t calls_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct nogvl *calls;
+static uint64_t calls_seq;
+
+struct nogvl {
+  weft_handle self; /* the waiting thread, for the interrupter */
+  uint64_t seq;     /* this call, for the unblocking fn's message */
+  weft_rb_call_fn fn;
+  void *arg;
+  weft_status st;
+  int interrupted; /* under calls_mu */
+  struct nogvl *prev, *next;
+};
+
+/* What the unblocking function writes: which call to interrupt. */
+struct intr_msg {
+  struct nogvl *call;
+  uint64_t seq;
+};
+
 static void *interrupter_main(void *arg) {
   int fd = (int)(intptr_t)arg;
   for (;;) {
-    weft_handle h;
-    ssize_t n = read(fd, &h, sizeof h);
-    if (n == (ssize_t)sizeof h)
-      weft_thread_interrupt(h); /* a thread gone meanwhile: nothing */
-    else if (n == 0 || (n < 0 && errno != EINTR))
+    struct intr_msg m;
+    ssize_t n = read(fd, &m, sizeof m);
+    if (n == (ssize_t)sizeof m) {
+      pthread_mutex_lock(&calls_mu);
+      for (struct nogvl *c = calls; c != NULL; c = c->next)
+        if (c == m.call && c->seq == m.seq) {
+          c->interrupted = 1;
+          weft_thread_interrupt(c->self);
+          break;
+        }
+      pthread_mutex_unlock(&calls_mu); /* (a call over already: nothing) */
+    } else if (n == 0 || (n < 0 && errno != EINTR)) {
       return NULL;
+    }
+  }
+}
+
+static void call_list(struct nogvl *c) {
+  pthread_mutex_lock(&calls_mu);
+  c->seq = ++calls_seq;
+  c->interrupted = 0;
+  c->prev = NULL;
+  c->next = calls;
+  if (calls != NULL)
+    calls->prev = c;
+  calls = c;
+  pthread_mutex_unlock(&calls_mu);
+}
+
+static void call_unlist(struct nogvl *c) {
+  pthread_mutex_lock(&calls_mu);
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    calls = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  int interrupted = c->interrupted;
+  pthread_mutex_unlock(&calls_mu);
+  if (interrupted) {
+    int was;
+    weft_thread_interrupt_clear(&was);
   }
 }
 
@@ -273,14 +336,9 @@ static int interrupter_ensure(void) {
 
 static void after_fork_child(void) {
   intr_ready = 0; /* the child has the pipe but not the interrupter */
+  pthread_mutex_init(&calls_mu, NULL);
+  calls = NULL; /* the parent's other threads' calls */
 }
-
-struct nogvl {
-  weft_handle self; /* first: the waiting thread, for the unblocking fn */
-  weft_rb_call_fn fn;
-  void *arg;
-  weft_status st;
-};
 
 static void *call_nogvl(void *p) {
   struct nogvl *c = p;
@@ -292,7 +350,9 @@ static void *call_nogvl(void *p) {
  * from its signal handler to wake ours. */
 static void call_ubf(void *p) {
   int saved = errno;
-  ssize_t n = write(intr_pipe[1], p, sizeof(weft_handle));
+  struct nogvl *c = p;
+  struct intr_msg m = {c, c->seq}; /* c lives while Ruby may call this */
+  ssize_t n = write(intr_pipe[1], &m, sizeof m); /* < PIPE_BUF: atomic */
   (void)n; /* a full pipe holds thousands of pending wake-ups already */
   errno = saved;
 }
@@ -322,7 +382,7 @@ static int timed_out(weft_handle h, int flags, double start) {
 weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
                          weft_handle timed) {
   int intr = (flags & WEFT_RB_UNINTERRUPTIBLE) == 0;
-  struct nogvl c = {0, fn, arg, 0};
+  struct nogvl c = {.fn = fn, .arg = arg};
   if (intr) {
     weft_status st = weft_thread_current(&c.self); /* borrowed; alive */
     if (st < 0)
@@ -343,8 +403,12 @@ weft_status weft_rb_call(weft_rb_call_fn fn, void *arg, int flags,
      * that succeeded, so a Thread#raise cannot land between acquiring a
      * lock (or receiving data) and handing it to the caller. */
     c.st = -EINTR;
+    if (intr)
+      call_list(&c);
     rb_nogvl(call_nogvl, &c, intr ? call_ubf : NULL, &c,
              RB_NOGVL_INTR_FAIL | (intr ? RB_NOGVL_UBF_ASYNC_SAFE : 0));
+    if (intr)
+      call_unlist(&c);
     if (c.st != -EINTR)
       break;
     weft_rb_run_deferred();

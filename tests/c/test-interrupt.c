@@ -195,6 +195,16 @@ static void test_pending(void) {
   weft_thread_interrupt(me);
   is(weft_event_wait(ev, -1), -EINTR, "two interrupts before a wait...");
   is(weft_event_wait(ev, 0.01), -ETIMEDOUT, "...are one");
+  int was = -1;
+  weft_thread_interrupt(me);
+  is(weft_thread_interrupt_clear(&was), 0, "interrupt_clear");
+  is(was, 1, "says an interrupt was pending");
+  is(weft_event_wait(ev, 0.01), -ETIMEDOUT,
+     "and the next wait is not interrupted");
+  weft_thread_interrupt_clear(&was);
+  is(was, 0, "with none pending it says so");
+  is(weft_thread_interrupt_clear(NULL), WEFT_EVALUE,
+     "a NULL was_pending is WEFT_EVALUE");
   weft_lock_release(lk);
   weft_close(lk);
   weft_close(ev);
