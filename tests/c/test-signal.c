@@ -599,6 +599,21 @@ static void test_wakeup_fd(void) {
   int ran;
   weft_signal_dispatch(0, &ran);
   is(ran, 1, "and the handler runs at dispatch");
+  char drain[64];
+  while (read(sv[0], drain, sizeof drain) > 0)
+    ;
+  weft_handle pl;
+  weft_poller_new(0, &pl);
+  weft_poller_register(pl, s, POLLIN, 42);
+  int64_t key = 0;
+  uint32_t ev = 0;
+  size_t got = 0;
+  weft_signal_raise(SIGUSR1);
+  is(weft_poller_poll(pl, 5, &key, &ev, 1, &got), 0,
+     "poller_poll on the wakeup socket");
+  ok(got == 1 && key == 42 && (ev & POLLIN), "reports it readable");
+  weft_close(pl);
+  weft_signal_dispatch(0, &ran);
 
   /* A full buffer: counted with warn, not without. */
   uint64_t fails;
