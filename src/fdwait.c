@@ -125,7 +125,7 @@ int weft__poll_wait(struct pollfd *fds, size_t n, const weft__deadline *d) {
     if (e != 0)
       return e < 0 ? -EINTR : 0;
   }
-  int r;
+  int r, eintr = 0;
   for (;;) {
     struct timespec rel, *tp = NULL;
     int more = 1;
@@ -138,8 +138,10 @@ int weft__poll_wait(struct pollfd *fds, size_t n, const weft__deadline *d) {
     r = ppoll(fds, (nfds_t)n + 1, tp, NULL);
     if (r < 0) {
       r = -errno;
-      if (r == -EINTR) /* a signal: handlers, then the caller re-checks */
-        r = weft__signal_eintr(); /* with the time left (PEP 475) */
+      if (r == -EINTR) { /* a signal: handlers (below, unregistered), */
+        r = 0;           /* then the caller re-checks with the time */
+        eintr = 1;       /* left (PEP 475) */
+      }
       break;
     }
     if (fds[n].revents != 0) {
@@ -157,6 +159,8 @@ int weft__poll_wait(struct pollfd *fds, size_t n, const weft__deadline *d) {
   }
   if (in != NULL)
     weft__intr_leave(in);
+  if (eintr)
+    r = weft__signal_eintr();
   return r;
 }
 

@@ -974,7 +974,7 @@ static weft_status epoll_wait_loop(pollerobj *x, const weft__deadline *d,
         if (s > 0)
           continue; /* handlers ran: wait again with the time left */
         if (in == NULL && weft__signal_runner_here() &&
-        weft__intr_self_unmade())
+            weft__intr_self_unmade())
           in = weft__intr_self_make();
       }
       if (in != NULL) {
