@@ -125,6 +125,7 @@ WEFT_API int weft_version_number(void);
 #define WEFT_KIND_STREAM     14
 #define WEFT_KIND_ADDRINFO   15
 #define WEFT_KIND_FFI_TYPE   16
+#define WEFT_KIND_FFI_LIBRARY 17
 
 /* Close a handle of any kind.  Threads blocked on it wake with
  * WEFT_ECLOSED; memory is released when the last of them is done.
@@ -1590,6 +1591,95 @@ WEFT_API weft_status weft_ffi_struct_field_layout(weft_handle st,
                                                   size_t *offset,
                                                   size_t *unit,
                                                   int *bit_offset, int *bits);
+
+/* ======================================================================
+ * ffi: libraries and memory
+ *
+ * A loaded library is a handle of kind WEFT_KIND_FFI_LIBRARY over a
+ * dlopen handle.  weft_close closes it; the dlclose happens when the
+ * last call using the handle is done.  An address obtained from it
+ * (weft_ffi_library_symbol) is the caller's business: after the close it
+ * may point into unmapped memory, as with ctypes.  The dynamic linker's
+ * own reference counting applies: the same library opened twice is
+ * mapped once and unloaded after both handles are closed.
+ *
+ * Addresses are void *: an integer (ctypes c_void_p, a Lua number, a
+ * Ruby Integer) on the binding side.  The memory helpers check only for
+ * NULL (WEFT_EVALUE); any other address is used as given, so a wrong
+ * one crashes as it would in C (or in ctypes).
+ * ====================================================================== */
+
+/* Load a library by path or file name (dlopen).  flags: RTLD_* values
+ * (constants by name: RTLD_NOW, RTLD_LAZY, RTLD_GLOBAL, RTLD_LOCAL,
+ * RTLD_NODELETE, RTLD_NOLOAD); 0 means RTLD_NOW | RTLD_LOCAL, and flags
+ * without RTLD_NOW or RTLD_LAZY get RTLD_NOW.  path NULL opens the
+ * process's own namespace (the program and everything loaded
+ * RTLD_GLOBAL, weft included).  A name without a slash is searched as
+ * dlopen searches (LD_LIBRARY_PATH, the ld.so cache, the default
+ * directories).  WEFT_EVALUE for unknown flag bits; WEFT_EFFI when
+ * dlopen fails, with dlerror's text in weft_last_error_message (for
+ * example "ffi_library_open: libnope.so: cannot open shared object
+ * file: No such file or directory"). */
+WEFT_API weft_status weft_ffi_library_open(const char *path, int flags,
+                                           weft_handle *out);
+
+/* The address of symbol `name` in the library (dlsym).  -ENOENT, with
+ * dlerror's text in the last-error message, if it has none. */
+WEFT_API weft_status weft_ffi_library_symbol(weft_handle lib,
+                                             const char *name,
+                                             void **address);
+
+/* The file name of a library by short name, as ctypes.util.find_library
+ * gives it on Linux: "c" gives "libc.so.6", "m" "libm.so.6".  It
+ * searches /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib64,
+ * /usr/lib64, /lib, /usr/lib and the directories of every object loaded
+ * in the process (dl_iterate_phdr) for lib<name>.so.<version>, where the
+ * version is numbers separated by dots, and returns the highest version
+ * (compared number by number).  Failing that, it returns "lib<name>.so"
+ * if such a file is there and dlopen loads it (a linker script does
+ * not).  It neither reads ld.so.cache nor runs ldconfig, and does not
+ * look in LD_LIBRARY_PATH.  The result is a file name for
+ * weft_ffi_library_open, not a path.  String out (ABI.md 5);
+ * WEFT_EVALUE for an empty name or one with a slash, -ENOENT if none is
+ * found. */
+WEFT_API weft_status weft_ffi_find_library(const char *name, char *buf,
+                                           size_t cap, size_t *len);
+
+/* size bytes of zeroed memory at *address, to be released with
+ * weft_ffi_free.  size 0 gives a unique non-NULL address.  -ENOMEM. */
+WEFT_API weft_status weft_ffi_alloc(size_t size, void **address);
+
+/* Free memory from weft_ffi_alloc; NULL is ignored. */
+WEFT_API void weft_ffi_free(void *address);
+
+/* Read or write one scalar at address + offset, given by its ctypes code
+ * (as an int: 'i' is 105).  Integers and pointers go through int64_t:
+ * ? c u b B h H i I l L q Q and the pointers P z Z; a value read from an
+ * unsigned 64-bit type (Q, L) is its bit pattern (cast to uint64_t), a
+ * value written is converted to the type as C converts it (truncated).
+ * Floating point goes through double: f d g (long double is rounded to
+ * double when read).  The address need not be aligned.  WEFT_EVALUE for
+ * a NULL address or a code of the other sort or unknown. */
+WEFT_API weft_status weft_ffi_read_int(void *address, size_t offset,
+                                       int code, int64_t *value);
+WEFT_API weft_status weft_ffi_write_int(void *address, size_t offset,
+                                        int code, int64_t value);
+WEFT_API weft_status weft_ffi_read_double(void *address, size_t offset,
+                                          int code, double *value);
+WEFT_API weft_status weft_ffi_write_double(void *address, size_t offset,
+                                           int code, double value);
+
+/* Copy `length` bytes at address (ctypes string_at), or up to the first
+ * NUL when length is -1, into buf.  Bytes out (ABI.md 5): *n receives
+ * the length; WEFT_ERANGE if cap is smaller.  WEFT_EVALUE for a NULL
+ * address or a length below -1. */
+WEFT_API weft_status weft_ffi_string_at(void *address, int64_t length,
+                                        void *buf, size_t cap, size_t *n);
+
+/* memmove(dst, src, size) and memset(dst, byte, size); WEFT_EVALUE for
+ * a NULL address (even with size 0). */
+WEFT_API weft_status weft_ffi_memmove(void *dst, void *src, size_t size);
+WEFT_API weft_status weft_ffi_memset(void *dst, int byte, size_t size);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@ static const weft__constant_table *const tables[] = {
     &weft__socket_constants,
     &weft__signal_constants,
     &weft__ffi_constants,
+    &weft__ffi_lib_constants,
 };
 
 #define NTABLES (sizeof tables / sizeof tables[0])

@@ -29,5 +29,7 @@ extern const weft__constant_table weft__socket_constants;
 extern const weft__constant_table weft__signal_constants;
 /* ffi_type.c: WEFT_FFI_KIND_* and the struct flags. */
 extern const weft__constant_table weft__ffi_constants;
+/* ffi_lib.c: the RTLD_* flags. */
+extern const weft__constant_table weft__ffi_lib_constants;
 
 #endif

@@ -50,7 +50,7 @@ ARG_KINDS = {"h": "any", "thread": "thread", "timer": "timer",
              "barrier": "barrier", "dispatcher": "dispatcher",
              "sock": "socket", "poller": "poller", "target": "socket",
              "stream": "stream", "ai": "addrinfo", "type": "ffi",
-             "st": "ffi"}
+             "st": "ffi", "lib": "ffi_library"}
 # Kinds an argument also accepts (a Timer is a Thread; a Condition's lock
 # may be an RLock; a poller watches sockets and Events).
 ALSO_ACCEPTS = {"thread": ["timer"], "lock": ["rlock"], "socket": ["event"]}
@@ -98,6 +98,13 @@ SPECIAL = {
     "weft_signal_set_check": [((None, None), "any", "no check")],
     # Sleeps until a signal: tests/c/test-signal.c covers it.
     "weft_signal_pause": [((), "skip", "blocks until a signal")],
+    # The ffi memory helpers: only a NULL address can be checked.
+    "weft_ffi_write_int": [((None, 0, ord("i"), 1), [WEFT_EVALUE],
+                            "a NULL address")],
+    "weft_ffi_write_double": [((None, 0, ord("d"), 1.0), [WEFT_EVALUE],
+                               "a NULL address")],
+    "weft_ffi_memmove": [((None, None, 1), [WEFT_EVALUE], "NULL addresses")],
+    "weft_ffi_memset": [((None, 0, 1), [WEFT_EVALUE], "a NULL address")],
 }
 # Values for the int arguments of functions that cannot fail.
 ODD_INTS = [0, 1, -1, 2 ** 31 - 1, -2 ** 31, WEFT_EBADHANDLE, -10099]
@@ -261,6 +268,9 @@ class Child(object):
             # A finished empty struct: valid for every ffi call (those
             # that need another sort of type give WEFT_EVALUE).
             "ffi": lambda: self.new_struct(out),
+            # The process's own namespace.
+            "ffi_library": lambda: self.func("weft_ffi_library_open")(
+                None, 0, ctypes.byref(out)),
         }.get(kind)
         if make is None:
             raise RuntimeError("no way to make a %r handle: teach "
