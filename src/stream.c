@@ -195,8 +195,9 @@ static weft_status side_enter(op *o, side *sd) {
     if (!o->closer && pthread_equal(sd->owner, pthread_self())) {
       /* A signal handler run inside this thread's own call (as
        * CPython's BufferedReader says "reentrant call"). */
-      st = weft__error(WEFT_ESTATE, 0, "%s: reentrant call inside the "
-                       "stream's own %s", o->what, sd == &o->s->wr ? "write" : "read");
+      st = weft__error(WEFT_ESTATE, 0,
+                       "%s: reentrant call inside the stream's own %s",
+                       o->what, sd == &o->s->wr ? "write" : "read");
       break;
     }
     if (late) {
