@@ -129,16 +129,17 @@ void weft__intr_init(weft__intr *in) {
   atomic_init(&in->kick, 0);
 }
 
-void weft__intr_raise(weft__intr *in) {
+/* Set *flag (in's pending or kick) and wake in's sleeper until it took
+ * the flag or is not sleeping.  The first wake nearly always lands; the
+ * back-off covers a sleeper caught between its check and its sleep,
+ * which takes a few instructions. */
+static void intr_signal(weft__intr *in, _Atomic int *flag) {
   pthread_mutex_lock(&in->mu);
-  atomic_store(&in->pending, 1);
+  atomic_store(flag, 1);
   pthread_mutex_unlock(&in->mu);
-  /* Wake until the sleeper took the flag or is not sleeping.  The first
-   * wake nearly always lands; the back-off covers a sleeper caught
-   * between its check and its sleep, which takes a few instructions. */
   for (unsigned round = 0;; round++) {
     pthread_mutex_lock(&in->mu);
-    int again = atomic_load(&in->pending) &&
+    int again = atomic_load(flag) &&
                 (in->word != NULL || in->cv != NULL || in->fd >= 0);
     if (again) {
       if (in->word != NULL)
@@ -163,38 +164,11 @@ void weft__intr_raise(weft__intr *in) {
   }
 }
 
-void weft__intr_kick(weft__intr *in) {
-  pthread_mutex_lock(&in->mu);
-  atomic_store(&in->kick, 1);
-  pthread_mutex_unlock(&in->mu);
-  /* As weft__intr_raise, until the sleeper took the kick or left (one
-   * that wakes takes it when it next enters: one extra re-check). */
-  for (unsigned round = 0;; round++) {
-    pthread_mutex_lock(&in->mu);
-    int again = atomic_load(&in->kick) &&
-                (in->word != NULL || in->cv != NULL || in->fd >= 0);
-    if (again) {
-      if (in->word != NULL)
-        weft__futex_wake(in->word, INT32_MAX);
-      if (in->cv != NULL)
-        pthread_cond_broadcast(in->cv);
-      if (in->fd >= 0) {
-        uint64_t one = 1;
-        ssize_t w = write(in->fd, &one, sizeof one);
-        (void)w;
-      }
-    }
-    pthread_mutex_unlock(&in->mu);
-    if (!again)
-      return;
-    if (round < 4) {
-      sched_yield();
-    } else {
-      struct timespec ts = {0, round < 20 ? 50000L : 1000000L};
-      nanosleep(&ts, NULL);
-    }
-  }
-}
+void weft__intr_raise(weft__intr *in) { intr_signal(in, &in->pending); }
+
+/* A sleeper that wakes takes the kick when it next enters: one extra
+ * re-check. */
+void weft__intr_kick(weft__intr *in) { intr_signal(in, &in->kick); }
 
 /* Start a sleep: -EINTR if an interrupt is pending (consumed), 1 if a
  * kick is (consumed: re-check instead of sleeping), else 0 with the sleep
