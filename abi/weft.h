@@ -126,6 +126,8 @@ WEFT_API int weft_version_number(void);
 #define WEFT_KIND_ADDRINFO   15
 #define WEFT_KIND_FFI_TYPE   16
 #define WEFT_KIND_FFI_LIBRARY 17
+#define WEFT_KIND_FFI_FUNCTION 18
+#define WEFT_KIND_FFI_CLOSURE 19
 
 /* Close a handle of any kind.  Threads blocked on it wake with
  * WEFT_ECLOSED; memory is released when the last of them is done.
@@ -1680,6 +1682,236 @@ WEFT_API weft_status weft_ffi_string_at(void *address, int64_t length,
  * a NULL address (even with size 0). */
 WEFT_API weft_status weft_ffi_memmove(void *dst, void *src, size_t size);
 WEFT_API weft_status weft_ffi_memset(void *dst, int byte, size_t size);
+
+/* Point at any memory a caller can pass as a buffer (a Lua string, a
+ * Python bytes, a cffi buffer) and get its address back as an integer:
+ * *address = buffer.  For FFIs that can pass a buffer but not take its
+ * address.  The address is good only while the caller keeps the buffer
+ * alive and unmoved.  WEFT_EVALUE for NULL. */
+WEFT_API weft_status weft_ffi_address_of(const void *buffer, void **address);
+
+/* ----------------------------------------------------------------------
+ * Struct fields by index: read and write one scalar field of a finished
+ * struct or union `st` in the memory at `address` (the start of the
+ * struct), bitfields and byte order included, so a language can marshal
+ * a struct without doing the bit arithmetic itself.
+ *
+ * A bitfield reads as its integer type would hold it (a signed one sign-
+ * extends; a bool one is 0 or 1); a write keeps the field's low bits and
+ * leaves every other bit of the struct alone.  Integer, pointer and bool
+ * fields go through the _int calls (pointers and unsigned 64-bit fields
+ * as their bit pattern), float fields (f d g) through the _double ones.
+ * WEFT_EVALUE for a NULL address, a field of the other sort, or a field
+ * that is not a scalar (an array, a struct: reach into those with their
+ * own offset from weft_ffi_struct_field_layout); -ENOENT for an index
+ * past the end; WEFT_ESTATE for an unfinished struct.
+ * ---------------------------------------------------------------------- */
+WEFT_API weft_status weft_ffi_struct_get_int(weft_handle st, size_t index,
+                                             const void *address,
+                                             int64_t *value);
+WEFT_API weft_status weft_ffi_struct_set_int(weft_handle st, size_t index,
+                                             void *address, int64_t value);
+WEFT_API weft_status weft_ffi_struct_get_double(weft_handle st, size_t index,
+                                                const void *address,
+                                                double *value);
+WEFT_API weft_status weft_ffi_struct_set_double(weft_handle st, size_t index,
+                                                void *address, double value);
+
+/* ======================================================================
+ * ffi: functions (prepared calls)
+ *
+ * A function is a handle of kind WEFT_KIND_FFI_FUNCTION: an address plus
+ * a signature (return type, argument types, calling convention, and for
+ * a variadic function its number of fixed arguments), prepared once with
+ * libffi and then called any number of times, from any thread at once.
+ * It is immutable; it keeps its types alive (closing their handles is
+ * safe), and closing it while another thread is inside a call through it
+ * is safe (the call completes).
+ *
+ * The fast path: on x86-64 and AArch64, a signature of at most 6 (x86-64)
+ * or 8 (AArch64) integer or pointer arguments and at most 8 float or
+ * double arguments, in any order, returning void, an integer, a pointer,
+ * float or double, not variadic, with the default ABI, is called through
+ * a C function pointer of a fixed register-only shape instead of
+ * ffi_call: arguments in integer registers are widened to 64 bits as the
+ * psABI asks (sign- or zero-extended by their type), floats travel in
+ * the low half of a vector register.  Every other signature (structs by
+ * value, long double, stack arguments, variadic functions, another ABI)
+ * goes through ffi_call.  WEFT_FFI_CALL_LIBFFI forces ffi_call;
+ * weft_ffi_function_flags tells which path a function takes
+ * (WEFT_FFI_CALL_FAST).  Both paths give identical results.
+ *
+ * Arguments are passed as libffi passes them: `args` is an array of
+ * nargs pointers, args[i] pointing to a value of argument i's type (a
+ * struct's bytes for a struct by value; for a pointer argument, a
+ * pointer to the pointer).  An array type as an argument is passed as a
+ * pointer to its first element (C's decay): args[i] points to that
+ * pointer.
+ *
+ * The result is written to `ret`: exactly the return type's size (an int
+ * returns 4 bytes, a struct its bytes); NULL discards it.  libffi's
+ * widening of small integer results to a register is undone here.
+ *
+ * errno: with WEFT_FFI_CALL_ERRNO, the call swaps errno with a per-thread
+ * saved value just before the C function runs and again just after, as
+ * ctypes' use_errno does: weft_ffi_errno_set before the call sets what
+ * the function sees, weft_ffi_errno_get after it reads what the function
+ * left.  The saved value is 0 in a new thread.
+ *
+ * weft does not check what the C function does with its arguments: a
+ * wrong signature or a bad pointer crashes as it would in C.  It checks
+ * what it can: the handle, NULL args or args[i], unusable types.
+ * ====================================================================== */
+
+/* Flags of weft_ffi_function_new and friends (also constants by name). */
+#define WEFT_FFI_CALL_VARIADIC 1 /* variadic: nfixed fixed arguments      */
+#define WEFT_FFI_CALL_ERRNO    2 /* swap errno around the call (use_errno) */
+#define WEFT_FFI_CALL_LIBFFI   4 /* never the fast path                   */
+#define WEFT_FFI_CALL_FAST     8 /* out only: the function takes it       */
+
+/* Prepare a call to `address` (may be NULL: a signature only, for
+ * weft_ffi_closure_new; calling it is WEFT_ESTATE).  restype: a type
+ * handle, or 0 for void.  argtypes: nargs type handles (argtypes may be
+ * NULL when nargs is 0); not void, no unfinished struct.  abi: 0 for the
+ * platform's default, else a libffi ffi_abi value (constants by name:
+ * FFI_DEFAULT_ABI, and FFI_UNIX64, FFI_WIN64, FFI_GNUW64 on x86-64,
+ * FFI_SYSV on AArch64).  flags: WEFT_FFI_CALL_VARIADIC, _ERRNO, _LIBFFI.
+ * With WEFT_FFI_CALL_VARIADIC, the first nfixed arguments are the fixed
+ * ones (nfixed <= nargs) and the rest are the variadic ones of this call
+ * shape: the types of C's default promotions only (no float, bool, char
+ * or short among them: pass double and int), as C promotes them;
+ * without it nfixed is ignored.  A variadic C function called with
+ * several argument shapes needs one function per shape.
+ * WEFT_EVALUE for a bad type, abi or flag (the message names the
+ * argument); WEFT_EVALUE also for a packed struct whose fields libffi
+ * cannot place (see docs/ffi.md) of at most 16 bytes by value;
+ * WEFT_EFFI if libffi refuses the signature. */
+WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
+                                           const weft_handle *argtypes,
+                                           size_t nargs, size_t nfixed,
+                                           int abi, int flags,
+                                           weft_handle *out);
+
+/* Prepare a call from a signature string (docs/ffi.md has the grammar):
+ * a C declaration, "size_t strlen(const char *s)", "int printf(const
+ * char *, ...)", "double (double)" (the name and parameter names are
+ * optional), or a code string, "L(z)", "i(z...)", "v()", with the
+ * ctypes codes of weft_ffi_type_named plus 'v' for void.  Types are the
+ * fundamentals (C spellings with any of const, volatile, signed,
+ * unsigned, short, long, int in C's orders, the fixed-width and ctypes
+ * names) and pointers: T* is void* for every T except char (char*, code
+ * z) and wchar_t (wchar_t*, Z); T[] and T[N] parameters are pointers.
+ * Structs by value need weft_ffi_function_new.  "..." makes the function
+ * variadic with the arguments before it fixed (a variadic signature has
+ * no variadic argument types, so calls pass only the fixed ones: use
+ * weft_ffi_function_new for a call shape with variadic arguments).
+ * flags as for weft_ffi_function_new (_VARIADIC comes from "...").
+ * WEFT_EVALUE for a malformed signature, with the 1-based column and the
+ * reason in the last-error message ("ffi_function_parse: column 12:
+ * expected ')' or ','") and the column as the detail code. */
+WEFT_API weft_status weft_ffi_function_parse(void *address,
+                                             const char *signature,
+                                             int flags, weft_handle *out);
+
+/* weft_ffi_function_parse for the function the signature names, looked
+ * up in `lib` (0: the process's namespace): libc's strlen from
+ * "size_t strlen(const char*)".  WEFT_EVALUE if the signature has no
+ * name; -ENOENT if the library has no such symbol. */
+WEFT_API weft_status weft_ffi_library_function(weft_handle lib,
+                                               const char *signature,
+                                               int flags, weft_handle *out);
+
+/* Call fn (see above for args and ret).  Returns 0 once the C function
+ * has returned (its own result is in ret), WEFT_EVALUE for NULL args or
+ * args[i], WEFT_ESTATE for a function without an address.  The calling
+ * thread is not detached from anything: a C function that blocks blocks
+ * the caller (a binding releases its interpreter lock around this). */
+WEFT_API weft_status weft_ffi_call(weft_handle fn, void *ret, void **args);
+
+/* The function's address (NULL for a signature only). */
+WEFT_API weft_status weft_ffi_function_address(weft_handle fn,
+                                               void **address);
+
+/* Its flags (with WEFT_FFI_CALL_FAST if it takes the fast path,
+ * WEFT_FFI_CALL_VARIADIC if variadic) and its ABI as given (0: default). */
+WEFT_API weft_status weft_ffi_function_flags(weft_handle fn, int *flags,
+                                             int *abi);
+
+/* The number of arguments, and of fixed ones (nargs unless variadic). */
+WEFT_API weft_status weft_ffi_function_arg_count(weft_handle fn,
+                                                 size_t *nargs,
+                                                 size_t *nfixed);
+
+/* New handles of the return type (void's for void) and of argument
+ * `index`'s type (-ENOENT past the end). */
+WEFT_API weft_status weft_ffi_function_restype(weft_handle fn,
+                                               weft_handle *out);
+WEFT_API weft_status weft_ffi_function_argtype(weft_handle fn, size_t index,
+                                               weft_handle *out);
+
+/* The name the signature string gave (weft_ffi_function_parse,
+ * weft_ffi_library_function), "" if none.  String out (ABI.md 5). */
+WEFT_API weft_status weft_ffi_function_name(weft_handle fn, char *buf,
+                                            size_t cap, size_t *len);
+
+/* The calling thread's saved errno for WEFT_FFI_CALL_ERRNO calls (ctypes
+ * get_errno), and set it, receiving the old value (set_errno). */
+WEFT_API weft_status weft_ffi_errno_get(int *value);
+WEFT_API weft_status weft_ffi_errno_set(int value, int *old);
+
+/* ======================================================================
+ * ffi: closures (C function pointers that call back into a language)
+ *
+ * A closure is a handle of kind WEFT_KIND_FFI_CLOSURE: executable code
+ * at an address that C can call as a function of a given signature;
+ * each call runs handler(arg, ret, args) on the calling thread, whatever
+ * thread that is (a binding whose runtime cannot be entered from any
+ * thread queues the call to its dispatcher, ABI.md 6).  args[i] points
+ * to argument i's value (as weft_ffi_call's args); ret points to a
+ * zeroed buffer of the return type's size (at least 8 bytes) that the
+ * handler fills (NULL for void); the handler must not keep either past
+ * its return.
+ *
+ * Lifetime: weft_close releases the code once no call is running inside
+ * the handler; C must not call the address after the close (as with
+ * ctypes, keep the closure open while C may call it).  A call that
+ * arrives after the close is detected in debug builds (configure
+ * --enable-debug) or with WEFT_FFI_DEBUG=1 in the environment when the
+ * closure was made: the code is then never reused, and a late call
+ * prints "weft: ffi closure <handle> called after weft_close" to stderr
+ * and aborts.  Otherwise a late call that finds the closure still mapped
+ * returns zeros without calling the handler.
+ *
+ * Executable memory comes from libffi's ffi_closure_alloc, which copes
+ * with W^X policies itself (static trampolines, or a second mapping of
+ * the same pages, writable in one place and executable in another).  If
+ * the system still refuses, weft_ffi_closure_new fails with WEFT_EFFI;
+ * docs/ffi.md lists what to do.
+ * ====================================================================== */
+
+/* The handler of a closure: fill *ret (the return type's bytes) from
+ * args (see above). */
+typedef void (*weft_ffi_handler_fn)(void *arg, void *ret, void **args);
+
+/* A closure with the signature of function `signature` (its address is
+ * not used; one made with address NULL is a pure signature; not
+ * variadic), calling handler(arg, ...).  The closure keeps what it needs
+ * of the signature: `signature` may be closed afterwards.  WEFT_EVALUE
+ * for a NULL handler or a variadic signature; WEFT_EFFI when no
+ * executable memory can be had, with the reason. */
+WEFT_API weft_status weft_ffi_closure_new(weft_handle signature,
+                                          weft_ffi_handler_fn handler,
+                                          void *arg, weft_handle *out);
+
+/* The address C calls (a function pointer, as an address). */
+WEFT_API weft_status weft_ffi_closure_address(weft_handle closure,
+                                              void **address);
+
+/* A function handle for calling the closure's signature at the
+ * closure's address (so a language can call its own callback through
+ * C).  A new handle that the caller closes. */
+WEFT_API weft_status weft_ffi_closure_function(weft_handle closure,
+                                               weft_handle *out);
 
 #ifdef __cplusplus
 }

@@ -229,7 +229,7 @@ static const type_name names[] = {
     {"ptrdiff_t", FIXED(sizeof(ptrdiff_t), 1)},
 };
 
-static weft__ftype *builtin_named(const char *name) {
+weft__ftype *weft__ftype_builtin(const char *name) {
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     if (strcmp(names[i].name, name) != 0)
       continue;
@@ -370,7 +370,7 @@ static weft__ftype *pin_complete(weft_handle h, const char *what,
 WEFT_API weft_status weft_ffi_type_named(const char *name, weft_handle *out) {
   WEFT__CHECK_PTR(name, "ffi_type_named");
   WEFT__CHECK_PTR(out, "ffi_type_named");
-  weft__ftype *t = builtin_named(name);
+  weft__ftype *t = weft__ftype_builtin(name);
   if (t == NULL)
     return weft__error(-ENOENT, 0, "ffi_type_named: no type named \"%s\"",
                        name);

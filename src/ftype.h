@@ -63,4 +63,8 @@ weft__ftype *weft__ftype_pin(weft_handle h, const char *what);
 void weft__ftype_ref(weft__ftype *t);
 void weft__ftype_unref(weft__ftype *t);
 
+/* The builtin fundamental called `name` (weft_ffi_type_named's names;
+ * "void" too), or NULL.  Builtins are static: no reference to take. */
+weft__ftype *weft__ftype_builtin(const char *name);
+
 #endif

@@ -1,0 +1,1 @@
+/* ffi_call.c - prepared calls (in progress). */

@@ -1,0 +1,1 @@
+/* ffi_closure.c - closures (in progress). */
