@@ -519,7 +519,12 @@ long weft_py_cell_count(void) {
               weft_status weft_stream_read, weft_status weft_stream_read1,
               weft_status weft_stream_readall,
               weft_status weft_stream_readline,
-              weft_status weft_signal_strsignal {
+              weft_status weft_signal_strsignal,
+              weft_status weft_ffi_type_name,
+              weft_status weft_ffi_struct_field_name,
+              weft_status weft_ffi_find_library,
+              weft_status weft_ffi_string_at,
+              weft_status weft_ffi_function_name {
   if ($1 < 0 && $1 != WEFT_ERANGE) {
     weft_py_raise($1);
     SWIG_fail;
@@ -866,7 +871,7 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
 %typemap(in) (weft_handle *rlist, size_t nr) (int64_t *arr = NULL) {
   if (weft_py_handles_in($input, &arr, &$2) < 0)
     SWIG_fail;
-  $1 = arr;
+  $1 = ($1_ltype)arr;
 }
 %typemap(argout) (weft_handle *rlist, size_t nr) {
   PyObject *list = PyList_New((Py_ssize_t)$2);
@@ -1177,6 +1182,557 @@ WEFT_PY_POLL_FIRST_RETRY(weft_semaphore_acquire)
 %nothread weft_signal_valid;
 %nothread weft_signal_raise;
 %nothread weft_signal_pthread_kill;
+%nothread weft_ffi_type_named;
+%nothread weft_ffi_pointer_new;
+%nothread weft_ffi_array_new;
+%nothread weft_ffi_type_size;
+%nothread weft_ffi_type_align;
+%nothread weft_ffi_type_kind;
+%nothread weft_ffi_type_code;
+%nothread weft_ffi_type_name;
+%nothread weft_ffi_type_element;
+%nothread weft_ffi_type_length;
+%nothread weft_ffi_struct_new;
+%nothread weft_ffi_struct_add;
+%nothread weft_ffi_struct_finish;
+%nothread weft_ffi_struct_flags;
+%nothread weft_ffi_struct_field_count;
+%nothread weft_ffi_struct_field_index;
+%nothread weft_ffi_struct_field_name;
+%nothread weft_ffi_struct_field_type;
+%nothread weft_ffi_struct_field_layout;
+%nothread weft_ffi_library_symbol;
+%nothread weft_ffi_alloc;
+%nothread weft_ffi_free;
+%nothread weft_ffi_read_int;
+%nothread weft_ffi_write_int;
+%nothread weft_ffi_read_double;
+%nothread weft_ffi_write_double;
+%nothread weft_ffi_string_at;
+%nothread weft_ffi_memmove;
+%nothread weft_ffi_memset;
+%nothread weft_ffi_address_of;
+%nothread weft_ffi_struct_get_int;
+%nothread weft_ffi_struct_set_int;
+%nothread weft_ffi_struct_get_double;
+%nothread weft_ffi_struct_set_double;
+%nothread weft_ffi_function_new;
+%nothread weft_ffi_function_parse;
+%nothread weft_ffi_library_function;
+%nothread weft_ffi_function_address;
+%nothread weft_ffi_function_flags;
+%nothread weft_ffi_function_arg_count;
+%nothread weft_ffi_function_restype;
+%nothread weft_ffi_function_argtype;
+%nothread weft_ffi_function_name;
+%nothread weft_ffi_errno_get;
+%nothread weft_ffi_errno_set;
+%nothread weft_ffi_closure_new;
+%nothread weft_ffi_closure_address;
+%nothread weft_ffi_closure_function;
+
+/* ---- the ctypes engine (weft.ctypes; weft/_ffi.py) ----
+ *
+ * The generic wrappers of the weft_ffi_* functions follow the rules above,
+ * with a few typemaps of their own.  weft.ctypes calls C functions through
+ * ffi_call_py, not weft_ffi_call (whose void **args is an array of
+ * argument addresses, not an out-parameter: _rules.EXCLUDED), and makes
+ * its callbacks with ffi_closure_new_py; both convert between Python
+ * objects and C values here, by the code strings weft/_ffi.py describes
+ * (one ctypes code per value: ? c u b B h H i I l L q Q f d g z Z P, X for
+ * an aggregate by its address, * for another pointer, v for void). */
+
+/* An address in (the memory a struct field is read from): an int, None
+ * for NULL. */
+%typemap(in) const void *address {
+  $1 = $input == Py_None ? NULL : PyLong_AsVoidPtr($input);
+  if (PyErr_Occurred())
+    SWIG_fail;
+}
+/* weft_ffi_address_of's buffer: an int, None, or any bytes-like object
+ * (its bytes' address). */
+%typemap(in) const void *buffer {
+  if ($input == Py_None || PyLong_Check($input)) {
+    $1 = $input == Py_None ? NULL : PyLong_AsVoidPtr($input);
+  } else {
+    Py_buffer view;
+    if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) < 0)
+      SWIG_fail;
+    $1 = view.buf;
+    PyBuffer_Release(&view);
+  }
+  if (PyErr_Occurred())
+    SWIG_fail;
+}
+/* The argument types of weft_ffi_function_new: a sequence of handles. */
+%typemap(in) (const weft_handle *argtypes, size_t nargs)
+    (int64_t *arr = NULL) {
+  if (weft_py_handles_in($input, &arr, &$2) < 0)
+    SWIG_fail;
+  $1 = ($1_ltype)arr;
+}
+%typemap(freearg) (const weft_handle *argtypes, size_t nargs)
+  "free(arr$argnum);"
+
+%{
+/* The generic closure handler (weft.lib.ffi_closure_new(signature,
+ * callable)): callable(ret, args), the two addresses as ints (ret None
+ * for void). */
+static void weft_py_ffi_handler(void *arg, void *ret, void **args) {
+  PyGILState_STATE gs;
+  if (!weft_py_enter(&gs))
+    return;
+  PyObject *fn = weft_py_cell_get(arg);
+  if (fn != NULL) {
+    PyObject *r = PyObject_CallFunction(
+        fn, "NN", ret ? PyLong_FromVoidPtr(ret) : (Py_INCREF(Py_None), Py_None),
+        PyLong_FromVoidPtr(args));
+    if (r == NULL)
+      PyErr_WriteUnraisable(fn);
+    Py_XDECREF(r);
+    Py_DECREF(fn);
+  }
+  PyGILState_Release(gs);
+}
+
+/* The modes of a call's code string (its second byte, '@' + bits). */
+enum { WEFT_PY_FFI_RELEASE = 1, WEFT_PY_FFI_STRICT = 2, WEFT_PY_FFI_DEFER = 4 };
+
+/* A C value of any scalar code, in an argument's slot. */
+typedef union {
+  int64_t i;
+  double d;
+  long double g;
+  void *p;
+} weft_py_ffi_slot;
+
+/* Results of the conversions below: done, an error set, or (lenient
+ * mode) a Python type the code does not take as it is. */
+enum { WEFT_PY_FFI_OK = 0, WEFT_PY_FFI_ERROR = -1, WEFT_PY_FFI_DECLINE = 1 };
+
+static int weft_py_ffi_type_error(int index, char code, PyObject *o) {
+  if (index >= 0)
+    PyErr_Format(PyExc_TypeError, "argument %d: wrong type for code '%c': %.200s",
+                 index + 1, code, Py_TYPE(o)->tp_name);
+  else
+    PyErr_Format(PyExc_TypeError, "wrong result type for code '%c': %.200s",
+                 code, Py_TYPE(o)->tp_name);
+  return WEFT_PY_FFI_ERROR;
+}
+
+/* Store o as a C value of code at dst (an argument's slot, or a closure's
+ * result).  strict: a wrong type is a TypeError, else DECLINE.  *wide
+ * receives a wchar_t string made for Z or P (to PyMem_Free after the
+ * call; results never make one).  Ints are masked to the type, as ctypes
+ * does; a float where an int is wanted is refused. */
+static int weft_py_ffi_from_python(char code, PyObject *o, void *dst,
+                                   int strict, int index, wchar_t **wide) {
+  unsigned long long u;
+  double d;
+  switch (code) {
+  case 'b': case 'B': case 'h': case 'H': case 'i': case 'I':
+  case 'l': case 'L': case 'q': case 'Q':
+    if (!PyLong_Check(o)) {
+      if (!strict)
+        return WEFT_PY_FFI_DECLINE;
+      if (PyFloat_Check(o) || !PyIndex_Check(o))
+        return weft_py_ffi_type_error(index, code, o);
+    }
+    u = PyLong_AsUnsignedLongLongMask(o);
+    if (u == (unsigned long long)-1 && PyErr_Occurred())
+      return WEFT_PY_FFI_ERROR;
+    switch (code) {
+    case 'b': case 'B': *(uint8_t *)dst = (uint8_t)u; break;
+    case 'h': case 'H': *(uint16_t *)dst = (uint16_t)u; break;
+    case 'i': case 'I': *(unsigned int *)dst = (unsigned int)u; break;
+    case 'l': case 'L': *(unsigned long *)dst = (unsigned long)u; break;
+    default: *(unsigned long long *)dst = u;
+    }
+    return WEFT_PY_FFI_OK;
+  case '?': {
+    int t = PyObject_IsTrue(o);
+    if (t < 0)
+      return WEFT_PY_FFI_ERROR;
+    *(uint8_t *)dst = (uint8_t)t;
+    return WEFT_PY_FFI_OK;
+  }
+  case 'c':
+    if (PyBytes_Check(o) && PyBytes_GET_SIZE(o) == 1) {
+      *(char *)dst = PyBytes_AS_STRING(o)[0];
+      return WEFT_PY_FFI_OK;
+    }
+    if (PyByteArray_Check(o) && PyByteArray_GET_SIZE(o) == 1) {
+      *(char *)dst = PyByteArray_AS_STRING(o)[0];
+      return WEFT_PY_FFI_OK;
+    }
+    if (PyLong_Check(o)) {
+      long v = PyLong_AsLong(o);
+      if (v >= 0 && v < 256) {
+        *(char *)dst = (char)v;
+        return WEFT_PY_FFI_OK;
+      }
+      PyErr_Clear();
+    }
+    return strict ? weft_py_ffi_type_error(index, code, o)
+                  : WEFT_PY_FFI_DECLINE;
+  case 'u':
+    if (PyUnicode_Check(o) && PyUnicode_GET_LENGTH(o) == 1) {
+      wchar_t w[2];
+      if (PyUnicode_AsWideChar(o, w, 2) != 1)
+        return weft_py_ffi_type_error(index, code, o);
+      *(wchar_t *)dst = w[0];
+      return WEFT_PY_FFI_OK;
+    }
+    return strict ? weft_py_ffi_type_error(index, code, o)
+                  : WEFT_PY_FFI_DECLINE;
+  case 'f': case 'd': case 'g':
+    if (!PyFloat_Check(o) && !PyLong_Check(o) && !strict)
+      return WEFT_PY_FFI_DECLINE;
+    d = PyFloat_AsDouble(o);
+    if (d == -1.0 && PyErr_Occurred()) {
+      PyErr_Clear();
+      return weft_py_ffi_type_error(index, code, o);
+    }
+    if (code == 'f')
+      *(float *)dst = (float)d;
+    else if (code == 'd')
+      *(double *)dst = d;
+    else
+      *(long double *)dst = d;
+    return WEFT_PY_FFI_OK;
+  case 'z': case 'Z': case 'P': case '*':
+    if (o == Py_None) {
+      *(void **)dst = NULL;
+      return WEFT_PY_FFI_OK;
+    }
+    if (PyLong_Check(o) && (code != '*' || strict)) {
+      void *p = PyLong_AsVoidPtr(o);
+      if (p == NULL && PyErr_Occurred())
+        return WEFT_PY_FFI_ERROR;
+      *(void **)dst = p;
+      return WEFT_PY_FFI_OK;
+    }
+    if (wide != NULL && PyBytes_Check(o) && (code == 'z' || code == 'P')) {
+      *(void **)dst = PyBytes_AS_STRING(o); /* the args tuple keeps o */
+      return WEFT_PY_FFI_OK;
+    }
+    if (wide != NULL && PyUnicode_Check(o) && (code == 'Z' || code == 'P')) {
+      if ((*wide = PyUnicode_AsWideCharString(o, NULL)) == NULL)
+        return WEFT_PY_FFI_ERROR;
+      *(void **)dst = *wide;
+      return WEFT_PY_FFI_OK;
+    }
+    return strict ? weft_py_ffi_type_error(index, code, o)
+                  : WEFT_PY_FFI_DECLINE;
+  default:
+    PyErr_Format(PyExc_ValueError, "unknown ffi code '%c'", code);
+    return WEFT_PY_FFI_ERROR;
+  }
+}
+
+/* The Python value of the C value of code at p (a result, or a closure's
+ * argument): ints and floats, bool, bytes for c and z, str for u and Z,
+ * an int or None for pointers, the address itself for X. */
+static PyObject *weft_py_ffi_to_python(char code, const void *p) {
+  switch (code) {
+  case 'v': Py_RETURN_NONE;
+  case '?': return PyBool_FromLong(*(const uint8_t *)p);
+  case 'c': return PyBytes_FromStringAndSize((const char *)p, 1);
+  case 'u': return PyUnicode_FromWideChar((const wchar_t *)p, 1);
+  case 'b': return PyLong_FromLong(*(const signed char *)p);
+  case 'B': return PyLong_FromLong(*(const unsigned char *)p);
+  case 'h': return PyLong_FromLong(*(const short *)p);
+  case 'H': return PyLong_FromLong(*(const unsigned short *)p);
+  case 'i': return PyLong_FromLong(*(const int *)p);
+  case 'I': return PyLong_FromUnsignedLong(*(const unsigned int *)p);
+  case 'l': return PyLong_FromLong(*(const long *)p);
+  case 'L': return PyLong_FromUnsignedLong(*(const unsigned long *)p);
+  case 'q': return PyLong_FromLongLong(*(const long long *)p);
+  case 'Q': return PyLong_FromUnsignedLongLong(*(const unsigned long long *)p);
+  case 'f': return PyFloat_FromDouble(*(const float *)p);
+  case 'd': return PyFloat_FromDouble(*(const double *)p);
+  case 'g': return PyFloat_FromDouble((double)*(const long double *)p);
+  case 'z': {
+    const char *s = *(char *const *)p;
+    if (s == NULL)
+      Py_RETURN_NONE;
+    return PyBytes_FromString(s);
+  }
+  case 'Z': {
+    const wchar_t *s = *(wchar_t *const *)p;
+    if (s == NULL)
+      Py_RETURN_NONE;
+    return PyUnicode_FromWideChar(s, -1);
+  }
+  case 'P': case '*': {
+    void *a = *(void *const *)p;
+    if (a == NULL)
+      Py_RETURN_NONE;
+    return PyLong_FromVoidPtr(a);
+  }
+  case 'X': return PyLong_FromVoidPtr((void *)p);
+  default:
+    PyErr_Format(PyExc_ValueError, "unknown ffi code '%c'", code);
+    return NULL;
+  }
+}
+
+/* Arguments a call converts on the stack; more take the heap. */
+#define WEFT_PY_FFI_STACK 16
+
+/* ffi_call_py(fn, codes, args[, ret]): call the weft function fn with the
+ * tuple args converted by the code string codes (weft/_ffi.py), and
+ * return its result as a Python value (for an X result, ret is the
+ * address its bytes go to, and None is returned).  In the lenient mode a
+ * count or a type the codes do not take returns NotImplemented, before
+ * the call.  The GIL is released around weft_ffi_call in the RELEASE
+ * mode. */
+static PyObject *weft_py_ffi_call(PyObject *self, PyObject *const *a,
+                                  Py_ssize_t na) {
+  (void)self;
+  if (na < 3 || na > 4 || !PyBytes_Check(a[1]) || !PyTuple_Check(a[2]) ||
+      PyBytes_GET_SIZE(a[1]) < 2) {
+    PyErr_SetString(PyExc_TypeError,
+                    "ffi_call_py(fn, codes: bytes, args: tuple[, ret])");
+    return NULL;
+  }
+  weft_handle fn = PyLong_AsLongLong(a[0]);
+  if (fn == -1 && PyErr_Occurred())
+    return NULL;
+  const char *codes = PyBytes_AS_STRING(a[1]);
+  int mode = codes[1] - '@';
+  int strict = mode & WEFT_PY_FFI_STRICT;
+  if (mode & WEFT_PY_FFI_DEFER)
+    Py_RETURN_NOTIMPLEMENTED;
+  Py_ssize_t n = PyBytes_GET_SIZE(a[1]) - 2;
+  if (PyTuple_GET_SIZE(a[2]) != n) {
+    if (!strict)
+      Py_RETURN_NOTIMPLEMENTED;
+    PyErr_Format(PyExc_TypeError, "this function takes %zd argument%s "
+                 "(%zd given)", n, n == 1 ? "" : "s",
+                 PyTuple_GET_SIZE(a[2]));
+    return NULL;
+  }
+  weft_py_ffi_slot stack_slots[WEFT_PY_FFI_STACK];
+  void *stack_ptrs[WEFT_PY_FFI_STACK];
+  wchar_t *stack_wide[WEFT_PY_FFI_STACK];
+  weft_py_ffi_slot *slots = stack_slots;
+  void **ptrs = stack_ptrs;
+  wchar_t **wide = stack_wide;
+  PyObject *result = NULL;
+  Py_ssize_t i, done = 0;
+  if (n > WEFT_PY_FFI_STACK) {
+    slots = PyMem_Malloc((size_t)n * sizeof *slots);
+    ptrs = PyMem_Malloc((size_t)n * sizeof *ptrs);
+    wide = PyMem_Calloc((size_t)n, sizeof *wide);
+    if (slots == NULL || ptrs == NULL || wide == NULL) {
+      PyErr_NoMemory();
+      goto out;
+    }
+  }
+  for (i = 0; i < n; i++) {
+    PyObject *o = PyTuple_GET_ITEM(a[2], i);
+    char code = codes[i + 2];
+    wide[i] = NULL;
+    done = i + 1;
+    if (code == 'X') { /* an aggregate: the address of its bytes */
+      if (!strict || !PyLong_Check(o)) {
+        if (!strict)
+          result = Py_NewRef(Py_NotImplemented);
+        else
+          weft_py_ffi_type_error((int)i, code, o);
+        goto out;
+      }
+      ptrs[i] = PyLong_AsVoidPtr(o);
+      if (ptrs[i] == NULL) {
+        if (!PyErr_Occurred())
+          PyErr_SetString(PyExc_ValueError, "NULL address of an aggregate");
+        goto out;
+      }
+      continue;
+    }
+    int rc = weft_py_ffi_from_python(code, o, &slots[i], strict, (int)i,
+                                     &wide[i]);
+    if (rc == WEFT_PY_FFI_DECLINE)
+      result = Py_NewRef(Py_NotImplemented);
+    if (rc != WEFT_PY_FFI_OK)
+      goto out;
+    ptrs[i] = &slots[i];
+  }
+  weft_py_ffi_slot ret;
+  void *retp = &ret;
+  char rcode = codes[0];
+  if (rcode == 'v') {
+    retp = NULL;
+  } else if (rcode == 'X') {
+    if (na < 4 || (retp = PyLong_AsVoidPtr(a[3])) == NULL) {
+      if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_TypeError,
+                        "an aggregate result needs its address");
+      goto out;
+    }
+  }
+  weft_status st;
+  if (mode & WEFT_PY_FFI_RELEASE) {
+    Py_BEGIN_ALLOW_THREADS
+    st = weft_ffi_call(fn, retp, n ? ptrs : stack_ptrs);
+    Py_END_ALLOW_THREADS
+  } else {
+    st = weft_ffi_call(fn, retp, n ? ptrs : stack_ptrs);
+  }
+  if (st < 0)
+    weft_py_raise(st);
+  else if (rcode == 'X')
+    result = Py_NewRef(Py_None);
+  else
+    result = weft_py_ffi_to_python(rcode, &ret);
+out:
+  for (i = 0; i < done; i++)
+    if (wide[i] != NULL)
+      PyMem_Free(wide[i]);
+  if (slots != stack_slots) {
+    PyMem_Free(slots);
+    PyMem_Free(ptrs);
+    PyMem_Free(wide);
+  }
+  return result;
+}
+
+/* A closure's handler for weft.ctypes: the cell is (callable, codes,
+ * retsize); C's arguments become Python values by codes[1:], the
+ * callable's result the C result by codes[0] (an X result from a
+ * bytes-like object of retsize bytes).  It runs on whatever thread C
+ * calls from, taking the GIL (weft_py_enter).  An exception, in the
+ * callable or in converting its result, goes to sys.unraisablehook and
+ * the result stays zero, as in ctypes. */
+static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
+  PyGILState_STATE gs;
+  if (!weft_py_enter(&gs))
+    return;
+  PyObject *cell = weft_py_cell_get(arg);
+  if (cell == NULL) {
+    PyGILState_Release(gs);
+    return;
+  }
+  PyObject *fn = PyTuple_GET_ITEM(cell, 0);
+  const char *codes = PyBytes_AS_STRING(PyTuple_GET_ITEM(cell, 1));
+  Py_ssize_t n = PyBytes_GET_SIZE(PyTuple_GET_ITEM(cell, 1)) - 1, i;
+  size_t retsize = PyLong_AsSize_t(PyTuple_GET_ITEM(cell, 2));
+  PyObject *stack[WEFT_PY_FFI_STACK];
+  PyObject **values = n > WEFT_PY_FFI_STACK
+                          ? PyMem_Malloc((size_t)n * sizeof *values)
+                          : stack;
+  PyObject *r = NULL;
+  if (values == NULL) {
+    PyErr_NoMemory();
+    n = 0;
+  }
+  for (i = 0; values != NULL && i < n; i++) {
+    if ((values[i] = weft_py_ffi_to_python(codes[i + 1], args[i])) == NULL)
+      break;
+  }
+  if (values != NULL && i == n)
+    r = PyObject_Vectorcall(fn, values, (size_t)n, NULL);
+  if (r == NULL) {
+    PyErr_WriteUnraisable(fn);
+  } else if (ret != NULL && codes[0] != 'v') {
+    if (codes[0] == 'X') {
+      Py_buffer view;
+      if (PyObject_GetBuffer(r, &view, PyBUF_SIMPLE) == 0) {
+        memcpy(ret, view.buf,
+               (size_t)view.len < retsize ? (size_t)view.len : retsize);
+        PyBuffer_Release(&view);
+      } else {
+        PyErr_WriteUnraisable(fn);
+      }
+    } else if (!(r == Py_None && strchr("zZP*", codes[0]) == NULL) &&
+               weft_py_ffi_from_python(codes[0], r, ret, 1, -1, NULL) !=
+                   WEFT_PY_FFI_OK) {
+      PyErr_WriteUnraisable(fn);
+    }
+  }
+  Py_XDECREF(r);
+  while (i-- > 0)
+    Py_DECREF(values[i]);
+  if (values != stack)
+    PyMem_Free(values);
+  Py_DECREF(cell);
+  PyGILState_Release(gs);
+}
+
+/* ffi_closure_new_py(signature, callable, codes, retsize): a closure of
+ * the signature function whose calls run callable (weft_py_ffi_closure_
+ * handler); (closure handle, cell).  The cell stays registered until
+ * forget(cell), after the closure is closed. */
+static PyObject *weft_py_ffi_closure_new(PyObject *self, PyObject *args) {
+  (void)self;
+  long long sig;
+  PyObject *fn, *codes;
+  Py_ssize_t retsize;
+  if (!PyArg_ParseTuple(args, "LOO!n:ffi_closure_new_py", &sig, &fn,
+                        &PyBytes_Type, &codes, &retsize))
+    return NULL;
+  if (PyBytes_GET_SIZE(codes) < 1) {
+    PyErr_SetString(PyExc_ValueError, "codes: at least the result's");
+    return NULL;
+  }
+  if (!PyCallable_Check(fn)) {
+    PyErr_Format(PyExc_TypeError, "expected a callable, not %.200s",
+                 Py_TYPE(fn)->tp_name);
+    return NULL;
+  }
+  PyObject *cell = Py_BuildValue("(OOn)", fn, codes, retsize);
+  if (cell == NULL)
+    return NULL;
+  /* registered before the closure exists: C can call it at once */
+  if (weft_py_cell_add(cell) < 0) {
+    Py_DECREF(cell);
+    return NULL;
+  }
+  weft_handle h = 0;
+  weft_status st =
+      weft_ffi_closure_new(sig, weft_py_ffi_closure_handler, cell, &h);
+  if (st < 0) {
+    Py_XDECREF(weft_py_cell_drop(cell));
+    Py_DECREF(cell);
+    weft_py_raise(st);
+    return NULL;
+  }
+  return Py_BuildValue("(LN)", (long long)h, cell);
+}
+
+/* ffi_buffer_address(obj): the address of a bytes-like object's bytes
+ * (good while obj lives and is not resized). */
+static PyObject *weft_py_ffi_buffer_address(PyObject *self, PyObject *o) {
+  (void)self;
+  Py_buffer view;
+  if (PyObject_GetBuffer(o, &view, PyBUF_SIMPLE) < 0)
+    return NULL;
+  PyObject *r = PyLong_FromVoidPtr(view.buf);
+  PyBuffer_Release(&view);
+  return r;
+}
+
+static PyMethodDef weft_py_ffi_methods[] = {
+    {"ffi_call_py", (PyCFunction)(void (*)(void))weft_py_ffi_call,
+     METH_FASTCALL, "ffi_call_py(fn, codes, args[, ret]): weft.ctypes' call"},
+    {"ffi_closure_new_py", weft_py_ffi_closure_new, METH_VARARGS,
+     "ffi_closure_new_py(signature, callable, codes, retsize)"},
+    {"ffi_buffer_address", weft_py_ffi_buffer_address, METH_O,
+     "ffi_buffer_address(obj): the address of a buffer's bytes"},
+    {NULL, NULL, 0, NULL}};
+%}
+
+WEFT_PY_CALLBACK((weft_ffi_handler_fn handler, void *arg),
+                 weft_py_ffi_handler)
+
+/* _rules.EXCLUDED: weft.ctypes calls through ffi_call_py. */
+%ignore weft_ffi_call;
+
+%init %{
+  if (PyModule_AddFunctions(m, weft_py_ffi_methods) < 0)
+    return NULL;
+%}
 
 /* _rules.EXCLUDED: it would end the OS thread under the Python frames
  * that called it. */

@@ -130,6 +130,29 @@ KEEP_GIL = frozenset([
     "weft_signal_alarm", "weft_signal_setitimer", "weft_signal_getitimer",
     "weft_signal_siginterrupt", "weft_signal_strsignal",
     "weft_signal_valid", "weft_signal_raise", "weft_signal_pthread_kill",
+    # ffi (the ctypes engine): types, layouts, fields, memory, preparing
+    # functions and closures, errno (weft_ffi_library_open runs dlopen and
+    # the library's constructors, find_library scans directories)
+    "weft_ffi_type_named", "weft_ffi_pointer_new", "weft_ffi_array_new",
+    "weft_ffi_type_size", "weft_ffi_type_align", "weft_ffi_type_kind",
+    "weft_ffi_type_code", "weft_ffi_type_name", "weft_ffi_type_element",
+    "weft_ffi_type_length", "weft_ffi_struct_new", "weft_ffi_struct_add",
+    "weft_ffi_struct_finish", "weft_ffi_struct_flags",
+    "weft_ffi_struct_field_count", "weft_ffi_struct_field_index",
+    "weft_ffi_struct_field_name", "weft_ffi_struct_field_type",
+    "weft_ffi_struct_field_layout", "weft_ffi_library_symbol",
+    "weft_ffi_alloc", "weft_ffi_free", "weft_ffi_read_int",
+    "weft_ffi_write_int", "weft_ffi_read_double", "weft_ffi_write_double",
+    "weft_ffi_string_at", "weft_ffi_memmove", "weft_ffi_memset",
+    "weft_ffi_address_of", "weft_ffi_struct_get_int",
+    "weft_ffi_struct_set_int", "weft_ffi_struct_get_double",
+    "weft_ffi_struct_set_double", "weft_ffi_function_new",
+    "weft_ffi_function_parse", "weft_ffi_library_function",
+    "weft_ffi_function_address", "weft_ffi_function_flags",
+    "weft_ffi_function_arg_count", "weft_ffi_function_restype",
+    "weft_ffi_function_argtype", "weft_ffi_function_name",
+    "weft_ffi_errno_get", "weft_ffi_errno_set", "weft_ffi_closure_new",
+    "weft_ffi_closure_address", "weft_ffi_closure_function",
 ])
 
 # Waits where running out of time is an answer with out-parameters: on
@@ -185,7 +208,11 @@ STATUS_VALUE = frozenset(["weft_last_error_code"])
 # Not callable from Python: weft_thread_exit would end the OS thread under
 # the Python frames that called it.  A Python thread ends by returning
 # (weft.thread.exit raises SystemExit, as _thread.exit does).
-EXCLUDED = frozenset(["weft_thread_exit"])
+# weft_ffi_call's void **args is an array of argument addresses, which the
+# mechanical rules would take for an out-parameter: Python calls C
+# functions through weft.ctypes (weft/_ffi.py), which converts its
+# arguments itself.
+EXCLUDED = frozenset(["weft_thread_exit", "weft_ffi_call"])
 
 # Callback types whose callable C calls at most once: the backend drops
 # its reference after that call.  Others stay referenced until the
