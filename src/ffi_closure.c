@@ -74,20 +74,24 @@ static void widen(const weft__ftype *t, const void *from, void *ret) {
       (t->kind == WEFT_FFI_KIND_SINT || t->kind == WEFT_FFI_KIND_UINT)) {
     int sign = t->kind == WEFT_FFI_KIND_SINT;
     int64_t v;
-    if (n == 1)
-      v = sign ? (int64_t) * (const int8_t *)from : *(const uint8_t *)from;
-    else if (n == 2) {
+    if (n == 1) {
+      int8_t s;
+      uint8_t u;
+      memcpy(&s, from, 1);
+      memcpy(&u, from, 1);
+      v = sign ? (int64_t)s : (int64_t)u;
+    } else if (n == 2) {
       int16_t s;
       uint16_t u;
       memcpy(&s, from, 2);
       memcpy(&u, from, 2);
-      v = sign ? s : u;
+      v = sign ? (int64_t)s : (int64_t)u;
     } else {
       int32_t s;
       uint32_t u;
       memcpy(&s, from, 4);
       memcpy(&u, from, 4);
-      v = sign ? s : u;
+      v = sign ? (int64_t)s : (int64_t)u;
     }
     ffi_arg a = (ffi_arg)v;
     memcpy(ret, &a, sizeof a);
