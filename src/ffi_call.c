@@ -68,10 +68,9 @@ WEFT_API weft_status weft_ffi_errno_get(int *value) {
 }
 
 WEFT_API weft_status weft_ffi_errno_set(int value, int *old) {
-  int was = saved_errno;
+  WEFT__CHECK_PTR(old, "ffi_errno_set");
+  *old = saved_errno;
   saved_errno = value;
-  if (old != NULL)
-    *old = was;
   return 0;
 }
 
@@ -406,18 +405,12 @@ static inline weft__ffn *call_pin(weft_handle fn, int *pinned) {
 
 /* ---- making functions ---- */
 
-WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
-                                           const weft_handle *argtypes,
-                                           size_t nargs, size_t nfixed, int abi,
-                                           int flags, weft_handle *out) {
-  static const char what[] = "ffi_function_new";
-  WEFT__CHECK_PTR(out, what);
+/* The flag, abi and count checks of weft_ffi_function_new. */
+static weft_status check_shape(size_t nargs, size_t nfixed, int abi, int flags,
+                               const char *what) {
   if (flags & ~KNOWN_FLAGS)
     return weft__error(WEFT_EVALUE, 0, "%s: unknown flags 0x%x", what,
                        (unsigned)(flags & ~KNOWN_FLAGS));
-  if (nargs > 0 && argtypes == NULL)
-    return weft__error(WEFT_EVALUE, 0, "%s: argtypes is NULL with nargs %zu",
-                       what, nargs);
   if (nargs > MAX_ARGS)
     return weft__error(WEFT_EVALUE, 0, "%s: %zu arguments (at most %d)", what,
                        nargs, MAX_ARGS);
@@ -426,7 +419,22 @@ WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
                        what, nfixed, nargs);
   if (abi < 0 || (abi != 0 && (abi <= FFI_FIRST_ABI || abi >= FFI_LAST_ABI)))
     return weft__error(WEFT_EVALUE, 0, "%s: unknown abi %d", what, abi);
-  weft__ftype **types = calloc(nargs + 1, sizeof *types);
+  return 0;
+}
+
+WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
+                                           const weft_handle *argtypes,
+                                           size_t nargs, size_t nfixed, int abi,
+                                           int flags, weft_handle *out) {
+  static const char what[] = "ffi_function_new";
+  WEFT__CHECK_PTR(out, what);
+  if (nargs > 0 && argtypes == NULL)
+    return weft__error(WEFT_EVALUE, 0, "%s: argtypes is NULL with nargs %zu",
+                       what, nargs);
+  /* Handles first (a bad one is WEFT_EBADHANDLE whatever else is wrong),
+   * then the shape, then the types' own checks. */
+  size_t limit = nargs <= MAX_ARGS ? nargs : MAX_ARGS + 1;
+  weft__ftype **types = calloc(limit + 1, sizeof *types);
   if (types == NULL)
     return weft__errno(ENOMEM, what);
   weft_status st = 0;
@@ -435,13 +443,15 @@ WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
                                   : weft__ftype_pin(restype, what);
   if (ret == NULL)
     st = WEFT__PIN_FAILED;
-  for (; st == 0 && pinned < nargs; pinned++) {
+  for (; st == 0 && pinned < limit && pinned < nargs; pinned++) {
     types[pinned] = weft__ftype_pin(argtypes[pinned], what);
     if (types[pinned] == NULL)
       st = WEFT__PIN_FAILED;
   }
-  if (st < 0 && pinned > 0)
+  if (st < 0 && pinned > 0 && types[pinned - 1] == NULL)
     pinned--; /* the one that failed is not pinned */
+  if (st == 0)
+    st = check_shape(nargs, nfixed, abi, flags, what);
   weft__ffn *f = NULL;
   if (st == 0)
     st = ffn_make(address, ret, types, nargs, nfixed, abi, flags, NULL, &f,
@@ -505,6 +515,13 @@ WEFT_API weft_status weft_ffi_library_function(weft_handle lib,
   if (flags & ~KNOWN_FLAGS)
     return weft__error(WEFT_EVALUE, 0, "%s: unknown flags 0x%x", what,
                        (unsigned)(flags & ~KNOWN_FLAGS));
+  /* The library first: a bad handle is WEFT_EBADHANDLE whatever the
+   * signature says. */
+  if (lib != 0) {
+    if (weft__handle_pin(lib, WEFT_KIND_FFI_LIBRARY, what) == NULL)
+      return WEFT__PIN_FAILED;
+    weft__handle_unpin(lib);
+  }
   weft__fsig sig;
   weft_status st = weft__fsig_parse(signature, &sig, what);
   if (st < 0)

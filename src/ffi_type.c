@@ -1221,15 +1221,13 @@ static weft__ffield *scalar_field(weft_handle st, size_t index,
                                   const void *address, int want_float,
                                   weft__ftype **sp, weft_status *rc,
                                   const char *what) {
-  if (address == NULL) {
-    *rc = weft__error(WEFT_EVALUE, 0, "%s: address is NULL", what);
-    return NULL;
-  }
   weft__ftype *s = pin_struct(st, what, rc);
   if (s == NULL)
     return NULL;
-  weft__ffield *f = field_at(s, index, what);
-  if (f == NULL) {
+  weft__ffield *f = address != NULL ? field_at(s, index, what) : NULL;
+  if (address == NULL) {
+    *rc = weft__error(WEFT_EVALUE, 0, "%s: address is NULL", what);
+  } else if (f == NULL) {
     *rc = -ENOENT;
   } else {
     int k = f->type->kind;
@@ -1239,14 +1237,14 @@ static weft__ffield *scalar_field(weft_handle st, size_t index,
       *rc = weft__error(WEFT_EVALUE, 0,
                         "%s: field %zu is a zero-width bitfield", what, index);
     else if (!is_float && !is_int)
-      *rc = weft__error(WEFT_EVALUE, 0,
-                        "%s: field %zu (%s) is not a scalar", what, index,
+      *rc = weft__error(WEFT_EVALUE, 0, "%s: field %zu (%s) is not a scalar",
+                        what, index,
                         f->type->name != NULL ? f->type->name : "aggregate");
     else if (is_float != want_float)
-      *rc = weft__error(WEFT_EVALUE, 0,
-                        "%s: field %zu is %s: use ffi_struct_%s_%s", what,
-                        index, f->type->name, strstr(what, "get") ? "get" : "set",
-                        is_float ? "double" : "int");
+      *rc = weft__error(
+          WEFT_EVALUE, 0, "%s: field %zu is %s: use ffi_struct_%s_%s", what,
+          index, f->type->name, strstr(what, "get") ? "get" : "set",
+          is_float ? "double" : "int");
     else {
       *sp = s;
       return f;
