@@ -320,6 +320,10 @@ static weft_status handle_for(weft__ftype *t, weft_handle *out) {
   return st;
 }
 
+weft_status weft__ftype_handle(weft__ftype *t, weft_handle *out) {
+  return handle_for(t, out);
+}
+
 /* A new compound object with one reference (its first handle's). */
 static weft__ftype *ftype_alloc(int kind) {
   weft__ftype *t = calloc(1, sizeof *t);
@@ -931,11 +935,88 @@ static ffi_type *float_base(const weft__ftype *t) {
   return base;
 }
 
+/* What the bytes [lo, hi) of t (placed at `at`) hold, for the x86-64
+ * class of an eightbyte: 1 if only float or double (and at least one),
+ * 0 if anything else overlaps (an integer, a pointer, a bitfield, a long
+ * double), -1 if nothing does (padding). */
+static int float_bytes(const weft__ftype *t, uint64_t at, uint64_t lo,
+                       uint64_t hi) {
+  if (at >= hi || at + t->size <= lo || t->size == 0)
+    return -1;
+  if (t->kind == WEFT_FFI_KIND_FLOAT)
+    return t->size <= sizeof(double) ? 1 : 0;
+  if (t->kind == WEFT_FFI_KIND_ARRAY) {
+    int any = -1;
+    size_t n = t->elem->size;
+    for (size_t i = 0; n > 0 && i < t->length && at + i * n < hi; i++) {
+      int r = float_bytes(t->elem, at + i * n, lo, hi);
+      if (r == 0)
+        return 0;
+      if (r == 1)
+        any = 1;
+    }
+    return any;
+  }
+  if (!is_record(t))
+    return 0;
+  int any = -1;
+  for (size_t i = 0; i < t->nfields; i++) {
+    const weft__ffield *f = &t->fields[i];
+    if (f->bits == 0)
+      continue;
+    int r =
+        f->bits > 0
+            ? (at + f->offset < hi && at + f->offset + f->unit > lo ? 0 : -1)
+            : float_bytes(f->type, at + f->offset, lo, hi);
+    if (r == 0)
+      return 0;
+    if (r == 1)
+      any = 1;
+  }
+  return any;
+}
+
+/* A union of at most 16 bytes for the x86-64 psABI: each eightbyte is
+ * SSE when only float and double members overlap it (union { float f;
+ * double d; } travels in a vector register), else INTEGER.  Described as
+ * a double, a float or an integer per eightbyte.  0 if it does not apply
+ * (the generic description is then right), 1 if done, -1 on ENOMEM. */
+static int union_eightbytes(weft__ftype *s, elem_list *l) {
+#if defined(__x86_64__)
+  if (s->size > 16 || s->size % 4 != 0)
+    return 0;
+  int fl[2] = {0, 0}, any = 0;
+  for (uint64_t k = 0; k * 8 < s->size; k++) {
+    fl[k] = float_bytes(s, 0, k * 8, min_u(k * 8 + 8, s->size)) == 1;
+    any |= fl[k];
+  }
+  if (!any)
+    return 0;
+  for (uint64_t k = 0; k * 8 < s->size; k++) {
+    uint64_t n = min_u(8, s->size - k * 8);
+    ffi_type *e = fl[k] ? (n == 8 ? &ffi_type_double : &ffi_type_float)
+                        : int_ffi((size_t)n, 0);
+    if (elem_at(l, e, k * 8) < 0)
+      return -1;
+  }
+  return 1;
+#else
+  (void)s;
+  (void)l;
+  return 0;
+#endif
+}
+
 static int struct_elements(weft__ftype *s, elem_list *l) {
   if (s->kind == WEFT_FFI_KIND_UNION) {
     if (s->size == 0)
       return 0;
-    if (float_base(s) != NULL) {
+    int done = union_eightbytes(s, l);
+    if (done < 0)
+      return -1;
+    if (done) {
+      /* the eightbytes cover the size */
+    } else if (float_base(s) != NULL) {
       const weft__ftype *big = NULL;
       for (size_t i = 0; i < s->nfields; i++)
         if (big == NULL || s->fields[i].type->size > big->size)
@@ -1031,7 +1112,12 @@ WEFT_API weft_status weft_ffi_struct_finish(weft_handle st) {
   else
     rc = layout(s, what);
   elem_list l = {0};
-  if (rc == 0 && (elem_push(&l, NULL) < 0 || struct_elements(s, &l) < 0)) {
+  /* Allocate the list first, so an empty one is still a valid (NULL-
+   * terminated) list, then fill it from the start. */
+  if (rc == 0 && elem_push(&l, NULL) < 0)
+    rc = weft__errno(ENOMEM, what);
+  l.n = 0;
+  if (rc == 0 && struct_elements(s, &l) < 0) {
     free(l.v);
     rc = weft__errno(ENOMEM, what);
   }
@@ -1185,6 +1271,198 @@ WEFT_API weft_status weft_ffi_struct_field_layout(weft_handle st, size_t index,
   }
   weft__handle_unpin(st);
   return f != NULL ? 0 : -ENOENT;
+}
+
+/* ---- struct fields by index ---- */
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define NATIVE_ORDER WEFT_FFI_BIG_ENDIAN
+#else
+#define NATIVE_ORDER WEFT_FFI_LITTLE_ENDIAN
+#endif
+
+typedef unsigned __int128 u128;
+
+/* The n (<= 16) bytes at p as an unsigned integer in byte order `big`. */
+static u128 load_order(const unsigned char *p, size_t n, int big) {
+  u128 v = 0;
+  for (size_t i = 0; i < n; i++)
+    v |= (u128)p[big ? n - 1 - i : i] << (8 * i);
+  return v;
+}
+
+static void store_order(unsigned char *p, size_t n, int big, u128 v) {
+  for (size_t i = 0; i < n; i++)
+    p[big ? n - 1 - i : i] = (unsigned char)(v >> (8 * i));
+}
+
+/* The scalar field `index` of a finished struct, pinned; NULL with the
+ * status in *rc.  want_float: the field must be floating (else integer,
+ * pointer or bool). */
+static weft__ffield *scalar_field(weft_handle st, size_t index,
+                                  const void *address, int want_float,
+                                  weft__ftype **sp, weft_status *rc,
+                                  const char *what) {
+  weft__ftype *s = pin_struct(st, what, rc);
+  if (s == NULL)
+    return NULL;
+  weft__ffield *f = address != NULL ? field_at(s, index, what) : NULL;
+  if (address == NULL) {
+    *rc = weft__error(WEFT_EVALUE, 0, "%s: address is NULL", what);
+  } else if (f == NULL) {
+    *rc = -ENOENT;
+  } else {
+    int k = f->type->kind;
+    int is_float = k == WEFT_FFI_KIND_FLOAT;
+    int is_int = is_integer(f->type) || k == WEFT_FFI_KIND_POINTER;
+    if (f->bits == 0)
+      *rc = weft__error(WEFT_EVALUE, 0,
+                        "%s: field %zu is a zero-width bitfield", what, index);
+    else if (!is_float && !is_int)
+      *rc = weft__error(WEFT_EVALUE, 0, "%s: field %zu (%s) is not a scalar",
+                        what, index,
+                        f->type->name != NULL ? f->type->name : "aggregate");
+    else if (is_float != want_float)
+      *rc = weft__error(
+          WEFT_EVALUE, 0, "%s: field %zu is %s: use ffi_struct_%s_%s", what,
+          index, f->type->name, strstr(what, "get") ? "get" : "set",
+          is_float ? "double" : "int");
+    else {
+      *sp = s;
+      return f;
+    }
+  }
+  weft__handle_unpin(st);
+  return NULL;
+}
+
+/* Sign- or zero-extend the low `bits` of v by t's signedness (bool: the
+ * value as C's _Bool conversion gives it). */
+static int64_t extend(const weft__ftype *t, u128 v, int bits) {
+  if (bits < 128)
+    v &= ((u128)1 << bits) - 1;
+  if (t->code == '?')
+    return v != 0;
+  if (t->kind == WEFT_FFI_KIND_SINT && bits < 64 && (v >> (bits - 1)) & 1)
+    return (int64_t)(uint64_t)(v | ~(((u128)1 << bits) - 1));
+  return (int64_t)(uint64_t)v;
+}
+
+WEFT_API weft_status weft_ffi_struct_get_int(weft_handle st, size_t index,
+                                             const void *address,
+                                             int64_t *value) {
+  static const char what[] = "ffi_struct_get_int";
+  WEFT__CHECK_PTR(value, what);
+  weft__ftype *s;
+  weft_status rc = 0;
+  weft__ffield *f = scalar_field(st, index, address, 0, &s, &rc, what);
+  if (f == NULL)
+    return rc;
+  int big = (s->flags & WEFT_FFI_BIG_ENDIAN) != 0;
+  const unsigned char *p = (const unsigned char *)address + f->offset;
+  if (f->bits < 0) {
+    *value = extend(f->type, load_order(p, f->type->size, big),
+                    (int)f->type->size * 8);
+  } else {
+    u128 unit = load_order(p, f->unit, big);
+    *value = extend(f->type, unit >> f->bit_offset, f->bits);
+  }
+  weft__handle_unpin(st);
+  return 0;
+}
+
+WEFT_API weft_status weft_ffi_struct_set_int(weft_handle st, size_t index,
+                                             void *address, int64_t value) {
+  static const char what[] = "ffi_struct_set_int";
+  weft__ftype *s;
+  weft_status rc = 0;
+  weft__ffield *f = scalar_field(st, index, address, 0, &s, &rc, what);
+  if (f == NULL)
+    return rc;
+  int big = (s->flags & WEFT_FFI_BIG_ENDIAN) != 0;
+  unsigned char *p = (unsigned char *)address + f->offset;
+  u128 v = (u128)(uint64_t)value;
+  if (f->type->code == '?')
+    v = value != 0;
+  if (f->bits < 0) {
+    store_order(p, f->type->size, big, v);
+  } else {
+    u128 mask = (((u128)1 << f->bits) - 1) << f->bit_offset;
+    u128 unit = load_order(p, f->unit, big);
+    unit = (unit & ~mask) | ((v << f->bit_offset) & mask);
+    store_order(p, f->unit, big, unit);
+  }
+  weft__handle_unpin(st);
+  return 0;
+}
+
+WEFT_API weft_status weft_ffi_struct_get_double(weft_handle st, size_t index,
+                                                const void *address,
+                                                double *value) {
+  static const char what[] = "ffi_struct_get_double";
+  WEFT__CHECK_PTR(value, what);
+  weft__ftype *s;
+  weft_status rc = 0;
+  weft__ffield *f = scalar_field(st, index, address, 1, &s, &rc, what);
+  if (f == NULL)
+    return rc;
+  unsigned char b[sizeof(long double)];
+  size_t n = f->type->size;
+  memcpy(b, (const unsigned char *)address + f->offset, n);
+  if ((s->flags & (WEFT_FFI_BIG_ENDIAN | WEFT_FFI_LITTLE_ENDIAN)) !=
+      NATIVE_ORDER)
+    for (size_t i = 0; i < n / 2; i++) {
+      unsigned char t = b[i];
+      b[i] = b[n - 1 - i];
+      b[n - 1 - i] = t;
+    }
+  if (n == sizeof(float)) {
+    float x;
+    memcpy(&x, b, n);
+    *value = x;
+  } else if (n == sizeof(double)) {
+    double x;
+    memcpy(&x, b, n);
+    *value = x;
+  } else {
+    long double x;
+    memcpy(&x, b, n);
+    *value = (double)x;
+  }
+  weft__handle_unpin(st);
+  return 0;
+}
+
+WEFT_API weft_status weft_ffi_struct_set_double(weft_handle st, size_t index,
+                                                void *address, double value) {
+  static const char what[] = "ffi_struct_set_double";
+  weft__ftype *s;
+  weft_status rc = 0;
+  weft__ffield *f = scalar_field(st, index, address, 1, &s, &rc, what);
+  if (f == NULL)
+    return rc;
+  unsigned char b[sizeof(long double)];
+  size_t n = f->type->size;
+  if (n == sizeof(float)) {
+    float x = (float)value;
+    memcpy(b, &x, n);
+  } else if (n == sizeof(double)) {
+    memcpy(b, &value, n);
+  } else {
+    long double x = value;
+    memset(b, 0, sizeof b);
+    memcpy(b, &x, n);
+  }
+  if ((s->flags & (WEFT_FFI_BIG_ENDIAN | WEFT_FFI_LITTLE_ENDIAN)) !=
+      NATIVE_ORDER)
+    for (size_t i = 0; i < n / 2; i++) {
+      unsigned char t = b[i];
+      b[i] = b[n - 1 - i];
+      b[n - 1 - i] = t;
+    }
+  memcpy((unsigned char *)address + f->offset, b, n);
+  weft__handle_unpin(st);
+  return 0;
 }
 
 /* ---- constants ---- */
