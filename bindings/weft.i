@@ -193,12 +193,18 @@ static int weft_py_cstring(PyObject *o, char **out, PyObject **keep) {
  * handle.  All of it runs with the GIL held. */
 static PyObject *weft_py_cells;
 
+static int weft_py_cell_put(PyObject *fn);
 static int weft_py_cell_add(PyObject *fn) {
   if (!PyCallable_Check(fn)) {
     PyErr_Format(PyExc_TypeError, "expected a callable or None, not %.200s",
                  Py_TYPE(fn)->tp_name);
     return -1;
   }
+  return weft_py_cell_put(fn);
+}
+
+/* Register any object (a closure's (callable, codes, retsize) cell). */
+static int weft_py_cell_put(PyObject *fn) {
   if (weft_py_cells == NULL && (weft_py_cells = PyDict_New()) == NULL)
     return -1;
   PyObject *key = PyLong_FromVoidPtr(fn);
@@ -876,7 +882,7 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
 %typemap(in) (weft_handle *rlist, size_t nr) (int64_t *arr = NULL) {
   if (weft_py_handles_in($input, &arr, &$2) < 0)
     SWIG_fail;
-  $1 = ($1_ltype)arr;
+  $1 = arr;
 }
 %typemap(argout) (weft_handle *rlist, size_t nr) {
   PyObject *list = PyList_New((Py_ssize_t)$2);
@@ -904,6 +910,9 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
   $1 = arr;
 }
 %typemap(freearg) (const weft_handle *argtypes, size_t nargs) "free(arr$argnum);"
+/* ... and never an out-parameter (the pointer typemaps would return
+ * argtypes[0]). */
+%typemap(argout) (const weft_handle *argtypes, size_t nargs) ""
 
 /* Parallel arrays out (poller_poll): cap in, a list of (key, events). */
 %typemap(in) (int64_t *keys, uint32_t *events, size_t cap, size_t *n)
@@ -1278,16 +1287,6 @@ WEFT_PY_POLL_FIRST_RETRY(weft_semaphore_acquire)
   if (PyErr_Occurred())
     SWIG_fail;
 }
-/* The argument types of weft_ffi_function_new: a sequence of handles. */
-%typemap(in) (const weft_handle *argtypes, size_t nargs)
-    (int64_t *arr = NULL) {
-  if (weft_py_handles_in($input, &arr, &$2) < 0)
-    SWIG_fail;
-  $1 = ($1_ltype)arr;
-}
-%typemap(freearg) (const weft_handle *argtypes, size_t nargs)
-  "free(arr$argnum);"
-
 %{
 /* The generic closure handler (weft.lib.ffi_closure_new(signature,
  * callable)): callable(ret, args), the two addresses as ints (ret None
@@ -1699,7 +1698,7 @@ static PyObject *weft_py_ffi_closure_new(PyObject *self, PyObject *args) {
   if (cell == NULL)
     return NULL;
   /* registered before the closure exists: C can call it at once */
-  if (weft_py_cell_add(cell) < 0) {
+  if (weft_py_cell_put(cell) < 0) {
     Py_DECREF(cell);
     return NULL;
   }
