@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <structmember.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1308,6 +1309,13 @@ static void weft_py_ffi_handler(void *arg, void *ret, void **args) {
   PyGILState_Release(gs);
 }
 
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *Py_NewRef(PyObject *o) {
+  Py_INCREF(o);
+  return o;
+}
+#endif
+
 /* The modes of a call's code string (its second byte, '@' + bits). */
 enum { WEFT_PY_FFI_RELEASE = 1, WEFT_PY_FFI_STRICT = 2, WEFT_PY_FFI_DEFER = 4 };
 
@@ -1500,30 +1508,20 @@ static PyObject *weft_py_ffi_to_python(char code, const void *p) {
  * count or a type the codes do not take returns NotImplemented, before
  * the call.  The GIL is released around weft_ffi_call in the RELEASE
  * mode. */
-static PyObject *weft_py_ffi_call(PyObject *self, PyObject *const *a,
-                                  Py_ssize_t na) {
-  (void)self;
-  if (na < 3 || na > 4 || !PyBytes_Check(a[1]) || !PyTuple_Check(a[2]) ||
-      PyBytes_GET_SIZE(a[1]) < 2) {
-    PyErr_SetString(PyExc_TypeError,
-                    "ffi_call_py(fn, codes: bytes, args: tuple[, ret])");
-    return NULL;
-  }
-  weft_handle fn = PyLong_AsLongLong(a[0]);
-  if (fn == -1 && PyErr_Occurred())
-    return NULL;
-  const char *codes = PyBytes_AS_STRING(a[1]);
+static PyObject *weft_py_ffi_call_args(weft_handle fn, PyObject *codes_obj,
+                                       PyObject *const *items,
+                                       Py_ssize_t nitems, PyObject *retobj) {
+  const char *codes = PyBytes_AS_STRING(codes_obj);
   int mode = codes[1] - '@';
   int strict = mode & WEFT_PY_FFI_STRICT;
   if (mode & WEFT_PY_FFI_DEFER)
     Py_RETURN_NOTIMPLEMENTED;
-  Py_ssize_t n = PyBytes_GET_SIZE(a[1]) - 2;
-  if (PyTuple_GET_SIZE(a[2]) != n) {
+  Py_ssize_t n = PyBytes_GET_SIZE(codes_obj) - 2;
+  if (nitems != n) {
     if (!strict)
       Py_RETURN_NOTIMPLEMENTED;
     PyErr_Format(PyExc_TypeError, "this function takes %zd argument%s "
-                 "(%zd given)", n, n == 1 ? "" : "s",
-                 PyTuple_GET_SIZE(a[2]));
+                 "(%zd given)", n, n == 1 ? "" : "s", nitems);
     return NULL;
   }
   weft_py_ffi_slot stack_slots[WEFT_PY_FFI_STACK];
@@ -1544,7 +1542,7 @@ static PyObject *weft_py_ffi_call(PyObject *self, PyObject *const *a,
     }
   }
   for (i = 0; i < n; i++) {
-    PyObject *o = PyTuple_GET_ITEM(a[2], i);
+    PyObject *o = items[i];
     char code = codes[i + 2];
     wide[i] = NULL;
     done = i + 1;
@@ -1578,7 +1576,7 @@ static PyObject *weft_py_ffi_call(PyObject *self, PyObject *const *a,
   if (rcode == 'v') {
     retp = NULL;
   } else if (rcode == 'X') {
-    if (na < 4 || (retp = PyLong_AsVoidPtr(a[3])) == NULL) {
+    if (retobj == NULL || (retp = PyLong_AsVoidPtr(retobj)) == NULL) {
       if (!PyErr_Occurred())
         PyErr_SetString(PyExc_TypeError,
                         "an aggregate result needs its address");
@@ -1610,6 +1608,114 @@ out:
   }
   return result;
 }
+
+static PyObject *weft_py_ffi_call(PyObject *self, PyObject *const *a,
+                                  Py_ssize_t na) {
+  (void)self;
+  if (na < 3 || na > 4 || !PyBytes_Check(a[1]) || !PyTuple_Check(a[2]) ||
+      PyBytes_GET_SIZE(a[1]) < 2) {
+    PyErr_SetString(PyExc_TypeError,
+                    "ffi_call_py(fn, codes: bytes, args: tuple[, ret])");
+    return NULL;
+  }
+  weft_handle fn = PyLong_AsLongLong(a[0]);
+  if (fn == -1 && PyErr_Occurred())
+    return NULL;
+  return weft_py_ffi_call_args(fn, a[1], &PyTuple_GET_ITEM(a[2], 0),
+                               PyTuple_GET_SIZE(a[2]), na > 3 ? a[3] : NULL);
+}
+
+/* FuncBase: the base of weft.ctypes' function objects (CFuncPtr), so
+ * that calling one goes straight here (tp_call) without a Python frame:
+ * the prepared function _h, its code string _fast and the conversion of
+ * its result _post (set by CFuncPtr._prepare, which runs first when _fast
+ * is None); a call the codes decline goes to _call_converted(args). */
+typedef struct {
+  PyObject_HEAD
+  long long handle;
+  PyObject *fast;
+  PyObject *post;
+} weft_py_fn;
+
+static PyObject *weft_py_fn_call(PyObject *op, PyObject *args,
+                                 PyObject *kw) {
+  weft_py_fn *self = (weft_py_fn *)op;
+  if (kw != NULL && PyDict_GET_SIZE(kw) != 0) {
+    PyErr_SetString(PyExc_TypeError,
+                    "C functions take no keyword arguments");
+    return NULL;
+  }
+  if (self->fast == NULL || !PyBytes_Check(self->fast)) {
+    PyObject *r = PyObject_CallMethod(op, "_prepare", NULL);
+    if (r == NULL)
+      return NULL;
+    Py_DECREF(r);
+    if (self->fast == NULL || !PyBytes_Check(self->fast) ||
+        PyBytes_GET_SIZE(self->fast) < 2) {
+      PyErr_SetString(PyExc_SystemError, "_prepare left no code string");
+      return NULL;
+    }
+  }
+  PyObject *codes = Py_NewRef(self->fast); /* argtypes may change meanwhile */
+  PyObject *r = weft_py_ffi_call_args(self->handle, codes,
+                                      &PyTuple_GET_ITEM(args, 0),
+                                      PyTuple_GET_SIZE(args), NULL);
+  Py_DECREF(codes);
+  if (r == Py_NotImplemented) {
+    Py_DECREF(r);
+    return PyObject_CallMethod(op, "_call_converted", "(O)", args);
+  }
+  if (r != NULL && self->post != NULL && self->post != Py_None) {
+    PyObject *post = Py_NewRef(self->post);
+    PyObject *v = PyObject_CallFunctionObjArgs(post, r, args, NULL);
+    Py_DECREF(post);
+    Py_DECREF(r);
+    r = v;
+  }
+  return r;
+}
+
+static int weft_py_fn_traverse(PyObject *op, visitproc visit, void *arg) {
+  weft_py_fn *self = (weft_py_fn *)op;
+  Py_VISIT(self->fast);
+  Py_VISIT(self->post);
+  return 0;
+}
+
+static int weft_py_fn_clear(PyObject *op) {
+  weft_py_fn *self = (weft_py_fn *)op;
+  Py_CLEAR(self->fast);
+  Py_CLEAR(self->post);
+  return 0;
+}
+
+static void weft_py_fn_dealloc(PyObject *op) {
+  PyObject_GC_UnTrack(op);
+  weft_py_fn_clear(op);
+  Py_TYPE(op)->tp_free(op);
+}
+
+static PyMemberDef weft_py_fn_members[] = {
+    {"_h", T_LONGLONG, offsetof(weft_py_fn, handle), 0,
+     "the prepared weft function (0: none)"},
+    {"_fast", T_OBJECT, offsetof(weft_py_fn, fast), 0,
+     "the call's code string (None: prepare first)"},
+    {"_post", T_OBJECT, offsetof(weft_py_fn, post), 0,
+     "post(result, args), or None"},
+    {NULL, 0, 0, 0, NULL}};
+
+static PyTypeObject weft_py_fn_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "weft._weft_swig.FuncBase",
+    .tp_basicsize = sizeof(weft_py_fn),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The C base of weft.ctypes' function objects.",
+    .tp_call = weft_py_fn_call,
+    .tp_traverse = weft_py_fn_traverse,
+    .tp_clear = weft_py_fn_clear,
+    .tp_dealloc = weft_py_fn_dealloc,
+    .tp_members = weft_py_fn_members,
+    .tp_new = PyType_GenericNew,
+};
 
 /* A closure's handler for weft.ctypes: the cell is (callable, codes,
  * retsize); C's arguments become Python values by codes[1:], the
@@ -1743,8 +1849,14 @@ WEFT_PY_CALLBACK((weft_ffi_handler_fn handler, void *arg),
 %ignore weft_ffi_call;
 
 %init %{
-  if (PyModule_AddFunctions(m, weft_py_ffi_methods) < 0)
+  if (PyModule_AddFunctions(m, weft_py_ffi_methods) < 0 ||
+      PyType_Ready(&weft_py_fn_type) < 0)
     return NULL;
+  Py_INCREF(&weft_py_fn_type);
+  if (PyModule_AddObject(m, "FuncBase", (PyObject *)&weft_py_fn_type) < 0) {
+    Py_DECREF(&weft_py_fn_type);
+    return NULL;
+  }
 %}
 
 /* _rules.EXCLUDED: it would end the OS thread under the Python frames

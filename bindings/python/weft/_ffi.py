@@ -71,6 +71,7 @@ if backend == "swig":
     from . import _weft_swig as _sw
 
     call = _sw.ffi_call_py
+    FuncBase = _sw.FuncBase
     buffer_address = _sw.ffi_buffer_address
     closure_new = _sw.ffi_closure_new_py
     closure_address = lib.ffi_closure_address
@@ -102,7 +103,7 @@ else:
                               struct_set_int, struct_get_double,
                               struct_set_double, read_int, write_int,
                               read_double, write_double, memmove, memset,
-                              string_at)
+                              string_at, FuncBase)
 
 __all__ = ["call", "buffer_address", "closure_new", "closure_address",
            "closure_forget", "function_new", "errno_get", "errno_set",

@@ -296,6 +296,26 @@ def call(h, codes, args, ret=None):
     return r.value
 
 
+class FuncBase(object):
+    """The base of weft.ctypes' function objects (the SWIG module's is in
+    C): a call through the prepared function _h by its code string _fast,
+    _call_converted when the codes decline, _post on the result."""
+    __slots__ = ("_h", "_fast", "_post")
+
+    def __call__(self, *args):
+        codes = self._fast
+        if codes is None:
+            self._prepare()
+            codes = self._fast
+        r = call(self._h, codes, args)
+        if r is _NI:
+            return self._call_converted(args)
+        post = self._post
+        if post is not None:
+            return post(r, args)
+        return r
+
+
 # ---------------------------------------------------------------------------
 # Closures
 # ---------------------------------------------------------------------------

@@ -430,7 +430,7 @@ def _int_bits(code, value, keep):
             buf = bytearray(_wchar_buffer(value))
             keep(buf)
             return _ffi.buffer_address(buf)
-        if code == "P" and isinstance(value, (_CData, _CArg)):
+        if code == "P" and isinstance(value, _ADDRESSABLE):
             keep(value)
             return _pointer_value(value)
         raise TypeError("%s expected instead of %s"
@@ -551,7 +551,7 @@ class _CArg(object):
 
 def byref(obj, offset=0):
     """A light pointer to obj for a call (ctypes.byref)."""
-    if not isinstance(obj, _CData):
+    if not isinstance(obj, (_CData, CFuncPtr)):
         raise TypeError("byref() argument must be a ctypes instance, not "
                         "'%s'" % type(obj).__name__)
     return _CArg(obj, offset)
@@ -559,7 +559,7 @@ def byref(obj, offset=0):
 
 def addressof(obj):
     """The address of obj's memory (ctypes.addressof)."""
-    if not isinstance(obj, _CData):
+    if not isinstance(obj, (_CData, CFuncPtr)):
         raise TypeError("invalid type")
     return obj._b_addr_
 
@@ -600,7 +600,7 @@ def _address_of(obj):
         return obj
     if isinstance(obj, bytes):
         return _ffi.buffer_address(obj)
-    if isinstance(obj, (_CData, _CArg)):
+    if isinstance(obj, _ADDRESSABLE):
         return _pointer_value(obj)
     raise TypeError("expected an address, bytes or a ctypes object, not "
                     "%s" % type(obj).__name__)
@@ -1243,7 +1243,7 @@ def cast(obj, typ):
     out = typ.__new__(typ)
     _alloc(out, typ)
     _ffi.write_int(out._b_addr_, 0, ord("P"), _to_int64(addr))
-    if isinstance(obj, (_CData, bytes)):
+    if isinstance(obj, (_CData, CFuncPtr, bytes)):
         out._keep("cast", obj)
     return out
 
@@ -1375,7 +1375,7 @@ def _to_primitive(t, v, keep):
         keep.append(v)
         return v._b_addr_
     if code in "zZP*":
-        if isinstance(v, (_CData, _CArg)):
+        if isinstance(v, _ADDRESSABLE):
             keep.append(v)
             return _pointer_value(v)
         if code == "*" and v is not None and not isinstance(v, int):
@@ -1406,14 +1406,19 @@ class _FuncMeta(_CDataMeta):
                         % (cls.__name__, type(obj).__name__))
 
 
-class CFuncPtr(_CData, metaclass=_FuncMeta):
+class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
     """A C function: from (name, library), an address, or (made with
     CFUNCTYPE) a Python callable, which it wraps in a closure C can
-    call."""
-    __slots__ = ("_argtypes", "_restype", "_errcheck", "_h", "_fast",
-                 "_post", "_shapes", "_dll", "_closure", "_callable",
-                 "_addr", "_wflags", "_release", "_name", "__dict__")
+    call.  Calls go straight to _ffi.FuncBase's __call__ (C, on the SWIG
+    backend), which comes back to _prepare and _call_converted here."""
+    __slots__ = _CData.__slots__ + (
+        "_argtypes", "_restype", "_errcheck", "_shapes", "_dll", "_closure",
+        "_callable", "_addr", "_wflags", "_release", "_name", "__dict__")
+    _wt_ = None
     _wcode_ = "P"
+    _keep = _CData._keep
+    __bytes__ = _CData.__bytes__
+    __reduce__ = _CData.__reduce__
     _flags_ = 0
     _argtypes_ = None
     _restype_ = c_int
@@ -1585,18 +1590,6 @@ class CFuncPtr(_CData, metaclass=_FuncMeta):
         self._fast = fast = fast.encode("ascii")
         return fast
 
-    def __call__(self, *args):
-        codes = self._fast
-        if codes is None:
-            codes = self._prepare()
-        r = _call(self._h, codes, args)
-        if r is NotImplemented:
-            return self._call_converted(args)
-        post = self._post
-        if post is not None:
-            return post(r, args)
-        return r
-
     def _shape(self, types, nfixed):
         """The engine's function for this call shape (argument types,
         nfixed of them fixed), cached."""
@@ -1722,6 +1715,7 @@ class CFuncPtr(_CData, metaclass=_FuncMeta):
         return bool(self._addr)
 
 
+_ADDRESSABLE = (_CData, _CArg, CFuncPtr)
 _FUNCFLAG_CDECL = 1
 _FUNCFLAG_USE_ERRNO = 8
 _FUNCFLAG_USE_LASTERROR = 16
