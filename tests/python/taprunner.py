@@ -21,7 +21,7 @@ SRCDIR = os.environ.get("top_srcdir") or os.path.normpath(
 BUILDDIR = os.environ.get("top_builddir") or os.getcwd()
 SUITES = ["suite_lowlevel", "suite_threading", "suite_thread",
           "suite_process", "suite_buffers", "suite_socket", "suite_interop",
-          "suite_select", "suite_io", "suite_signal"]
+          "suite_select", "suite_io", "suite_signal", "suite_ffi"]
 # A test that hangs is killed with every thread's traceback on stderr
 # (which lands in the test's .log) instead of stalling make check.
 TEST_TIMEOUT = 300

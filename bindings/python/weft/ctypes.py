@@ -35,7 +35,7 @@ import sys as _sys
 import weakref as _weakref
 
 from . import _ffi
-from ._errors import BadHandleError
+from ._errors import BadHandleError, FFIError
 
 __all__ = [
     "ArgumentError", "CDLL", "PyDLL", "LibraryLoader", "cdll", "pydll",
@@ -1647,7 +1647,13 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
                 raise ArgumentError("argument %d: OverflowError: int too "
                                     "long to convert" % (i + 1))
             if isinstance(a, _SimpleCData) and t is not type(a):
-                a = a.value  # promoted (char, short, float)
+                a = a.value  # promoted (bool, char, short, float)
+                if isinstance(a, bytes):
+                    a = a[0]
+                elif isinstance(a, str):
+                    a = ord(a)
+                elif isinstance(a, bool):
+                    a = int(a)
             values.append(self._convert(i, t, a, keep))
             types.append(t)
         if argtypes is not None and len(types) == len(argtypes):
@@ -1861,8 +1867,13 @@ class CDLL(object):
         self._func_flags_ = flags
         self._closed = False
         self._funcs = _weakref.WeakSet()
-        self._handle = handle if handle is not None \
-            else _ffi.library_open(name, mode)
+        if handle is None:
+            try:
+                handle = _ffi.library_open(name, mode)
+            except FFIError as e:
+                # ctypes' error for a library dlopen refuses
+                raise OSError(e.message.split(": ", 1)[-1]) from e
+        self._handle = handle
 
         class _FuncPtr(CFuncPtr):
             __slots__ = ()

@@ -1,0 +1,782 @@
+"""weft.ctypes: ctypes' API over the ctypes engine, on both backends.
+
+Calls into libc and libm (scalars, strings, variadic calls, structs by
+value both ways, out-parameters, errno, callbacks from qsort and from a
+thread libc starts), struct layouts against what gcc does (offsets worked
+out by hand from gcc's rules, and Python's own ctypes where it agrees
+with gcc), field access (bitfields, byte order), memory helpers, and bad
+input.
+"""
+
+import ctypes as std
+import errno
+import sys
+import threading
+import time
+import unittest
+
+import weft
+import weft.ctypes as C
+from weft.ctypes import (CDLL, PyDLL, CFUNCTYPE, POINTER, Structure, Union,
+                         BigEndianStructure, LittleEndianStructure, byref,
+                         c_bool, c_char, c_wchar, c_byte, c_ubyte, c_short,
+                         c_ushort, c_int, c_uint, c_long, c_ulong,
+                         c_longlong, c_ulonglong, c_size_t, c_ssize_t,
+                         c_float, c_double, c_longdouble, c_char_p,
+                         c_wchar_p, c_void_p, c_int8, c_uint8, c_int16,
+                         c_uint16, c_int32, c_uint32, c_int64, c_uint64,
+                         sizeof, alignment, addressof, pointer, cast,
+                         string_at, memmove, memset, create_string_buffer)
+
+LIBC = C.find_library("c")
+LIBM = C.find_library("m")
+
+FUNDAMENTALS = ["c_bool", "c_char", "c_wchar", "c_byte", "c_ubyte",
+                "c_short", "c_ushort", "c_int", "c_uint", "c_long",
+                "c_ulong", "c_longlong", "c_ulonglong", "c_size_t",
+                "c_ssize_t", "c_float", "c_double", "c_longdouble",
+                "c_char_p", "c_wchar_p", "c_void_p", "c_int8", "c_uint8",
+                "c_int16", "c_uint16", "c_int32", "c_uint32", "c_int64",
+                "c_uint64"]
+
+
+def libc(**kw):
+    return CDLL(LIBC, **kw)
+
+
+class Types(unittest.TestCase):
+
+    def test_sizes_and_alignments_are_pythons_ctypes(self):
+        for name in FUNDAMENTALS:
+            with self.subTest(name):
+                self.assertEqual(sizeof(getattr(C, name)),
+                                 std.sizeof(getattr(std, name)))
+                self.assertEqual(alignment(getattr(C, name)),
+                                 std.alignment(getattr(std, name)))
+
+    def test_fixed_width_names_are_the_same_types_as_in_ctypes(self):
+        for name in ["c_int8", "c_uint8", "c_int16", "c_uint16", "c_int32",
+                     "c_uint32", "c_int64", "c_uint64", "c_size_t",
+                     "c_ssize_t"]:
+            with self.subTest(name):
+                self.assertEqual(getattr(C, name).__name__,
+                                 getattr(std, name).__name__)
+
+    def test_values_round_trip_and_ints_wrap_as_in_ctypes(self):
+        for name, value in [("c_int", 2 ** 32 + 7), ("c_int", -1),
+                            ("c_uint", -1), ("c_byte", 300),
+                            ("c_ubyte", -1), ("c_short", 70000),
+                            ("c_ulonglong", -1), ("c_longlong", 2 ** 63),
+                            ("c_ulong", 2 ** 64 - 1)]:
+            with self.subTest(name=name, value=value):
+                self.assertEqual(getattr(C, name)(value).value,
+                                 getattr(std, name)(value).value)
+
+    def test_other_values(self):
+        self.assertEqual(c_double(2.5).value, 2.5)
+        self.assertEqual(c_float(0.1).value, std.c_float(0.1).value)
+        self.assertEqual(c_longdouble(1.25).value, 1.25)
+        self.assertIs(c_bool(3).value, True)
+        self.assertEqual(c_char(b"a").value, b"a")
+        self.assertEqual(c_char(65).value, b"A")
+        self.assertEqual(c_wchar("\u00e9").value, "\u00e9")
+        self.assertEqual(c_char_p(b"hi").value, b"hi")
+        self.assertIsNone(c_char_p().value)
+        self.assertEqual(c_wchar_p("h\u00e9").value, "h\u00e9")
+        self.assertIsNone(c_void_p().value)
+        self.assertEqual(c_void_p(1234).value, 1234)
+        self.assertEqual(repr(c_int(5)), "c_int(5)")
+
+    def test_a_float_is_not_an_int(self):
+        with self.assertRaises(TypeError):
+            c_int(1.5)
+        with self.assertRaises(TypeError):
+            c_double("x")
+
+    def test_arrays(self):
+        A = c_int * 4
+        self.assertIs(A, c_int * 4)
+        a = A(1, 2, 3)
+        self.assertEqual(list(a), [1, 2, 3, 0])
+        self.assertEqual(sizeof(a), 16)
+        self.assertEqual(len(a), 4)
+        a[3] = 9
+        self.assertEqual(a[-1], 9)
+        self.assertEqual(a[1:3], [2, 3])
+        with self.assertRaises(IndexError):
+            a[4]
+        with self.assertRaises(IndexError):
+            A(1, 2, 3, 4, 5)
+        grid = (c_short * 3) * 2
+        self.assertEqual(sizeof(grid), 12)
+        g = grid()
+        g[1][2] = 7
+        self.assertEqual(g[1][2], 7)
+        self.assertEqual(bytes(g)[10:12], (7).to_bytes(2, sys.byteorder))
+
+    def test_string_buffers(self):
+        b = create_string_buffer(b"hello")
+        self.assertEqual(len(b), 6)
+        self.assertEqual(b.value, b"hello")
+        self.assertEqual(b.raw, b"hello\0")
+        b.value = b"hi"
+        self.assertEqual(b.value, b"hi")
+        self.assertEqual(create_string_buffer(4).raw, b"\0" * 4)
+        u = C.create_unicode_buffer("\u00e9t\u00e9")
+        self.assertEqual(u.value, "\u00e9t\u00e9")
+
+    def test_pointers(self):
+        i = c_int(42)
+        p = pointer(i)
+        self.assertIs(type(p), POINTER(c_int))
+        self.assertEqual(p.contents.value, 42)
+        self.assertEqual(p[0], 42)
+        p[0] = 43
+        self.assertEqual(i.value, 43)
+        self.assertEqual(addressof(p.contents), addressof(i))
+        null = POINTER(c_int)()
+        self.assertFalse(null)
+        with self.assertRaises(ValueError):
+            null.contents
+        self.assertIs(POINTER(None), c_void_p)
+
+    def test_cast_and_memory_helpers(self):
+        a = (c_ubyte * 8)(*range(1, 9))
+        p = cast(a, POINTER(c_ubyte))
+        self.assertEqual(p[7], 8)
+        self.assertEqual(cast(a, c_void_p).value, addressof(a))
+        self.assertEqual(string_at(a, 3), b"\x01\x02\x03")
+        memset(a, 0x41, 4)
+        self.assertEqual(bytes(a)[:5], b"AAAA\x05")
+        memmove(a, b"xyz", 3)
+        self.assertEqual(string_at(addressof(a), 4), b"xyzA")
+        self.assertEqual(string_at(b"abc\0def"), b"abc")
+        self.assertEqual(cast(b"zz", c_char_p).value, b"zz")
+
+    def test_from_buffer(self):
+        ba = bytearray(8)
+        v = c_uint32.from_buffer(ba, 4)
+        v.value = 0x01020304
+        self.assertEqual(ba[4:], (0x01020304).to_bytes(4, sys.byteorder))
+        w = c_uint32.from_buffer_copy(bytes(ba), 4)
+        self.assertEqual(w.value, 0x01020304)
+        with self.assertRaises(TypeError):
+            c_int.from_buffer(b"1234")
+        with self.assertRaises(ValueError):
+            c_int.from_buffer(bytearray(2))
+
+
+class Layout(unittest.TestCase):
+    """Offsets worked out by hand from gcc's rules (docs/ffi.md)."""
+
+    def fields(self, cls):
+        return [(f.name, f.offset, f.size, f.bit_offset, f.bit_size)
+                for f in (getattr(cls, n[0]) for n in cls._fields_ if n[0])]
+
+    def test_bitfields_gcc(self):
+        class S(Structure):
+            _fields_ = [("a", c_char), ("b", c_int, 3), ("c", c_int, 30),
+                        ("d", c_double)]
+        # a: byte 0; b: bits 8..10 of the int at 0; c does not fit in
+        # the rest of that int (11 + 30 > 32): the next int, at 4; d at 8
+        self.assertEqual(sizeof(S), 16)
+        self.assertEqual(alignment(S), 8)
+        self.assertEqual(self.fields(S), [("a", 0, 1, 0, 8),
+                                          ("b", 0, 4, 8, 3),
+                                          ("c", 4, 4, 0, 30),
+                                          ("d", 8, 8, 0, 64)])
+        self.assertTrue(S.b.is_bitfield)
+        self.assertFalse(S.a.is_bitfield)
+
+    def test_bitfields_share_a_unit_under_gcc_but_not_ms(self):
+        class G(Structure):
+            _fields_ = [("a", c_char, 3), ("b", c_int, 3)]
+
+        class M(Structure):
+            _layout_ = "ms"
+            _fields_ = [("a", c_char, 3), ("b", c_int, 3)]
+        self.assertEqual((sizeof(G), alignment(G)), (4, 4))
+        self.assertEqual((G.b.offset, G.b.bit_offset), (0, 3))
+        self.assertEqual((sizeof(M), alignment(M)), (8, 4))
+        self.assertEqual((M.b.offset, M.b.bit_offset), (4, 0))
+
+    def test_pack_under_both_layouts(self):
+        class P(Structure):
+            _pack_ = 1
+            _fields_ = [("a", c_char), ("b", c_int), ("c", c_short)]
+
+        class MP(Structure):
+            _layout_ = "ms"
+            _pack_ = 2
+            _fields_ = [("a", c_char), ("b", c_int)]
+
+        class PB(Structure):  # packed bitfields cross int boundaries
+            _pack_ = 1
+            _fields_ = [("a", c_int, 30), ("b", c_int, 4)]
+        self.assertEqual((sizeof(P), alignment(P)), (7, 1))
+        self.assertEqual((P.b.offset, P.c.offset), (1, 5))
+        self.assertEqual((sizeof(MP), alignment(MP), MP.b.offset), (6, 2, 2))
+        self.assertEqual(sizeof(PB), 5)
+        s = PB(a=-1, b=5)
+        self.assertEqual((s.a, s.b), (-1, 5))
+
+    def test_align_union_nested_and_zero_width(self):
+        class A(Structure):
+            _align_ = 16
+            _fields_ = [("x", c_int)]
+
+        class U(Union):
+            _fields_ = [("i", c_int), ("d", c_double), ("c", c_char * 12)]
+
+        class Outer(Structure):
+            _fields_ = [("c", c_char), ("u", U), ("a", A)]
+
+        class Z(Structure):
+            _fields_ = [("a", c_char, 1), ("", c_int, 0), ("b", c_char)]
+        self.assertEqual((sizeof(A), alignment(A)), (16, 16))
+        self.assertEqual((sizeof(U), alignment(U)), (16, 8))
+        self.assertEqual((Outer.u.offset, Outer.a.offset, sizeof(Outer)),
+                         (8, 32, 48))
+        self.assertEqual((Z.b.offset, sizeof(Z)), (4, 5))
+        o = Outer()
+        self.assertEqual(addressof(o) % 16, 0)
+
+    def test_plain_structs_agree_with_pythons_ctypes(self):
+        def both(mod):
+            class In(mod.Structure):
+                _fields_ = [("a", mod.c_short), ("b", mod.c_double)]
+
+            class S(mod.Structure):
+                _fields_ = [("c", mod.c_char), ("i", In),
+                            ("arr", mod.c_int * 3), ("p", mod.c_void_p),
+                            ("ll", mod.c_longlong), ("f", mod.c_float)]
+
+            class P(mod.Structure):
+                _pack_ = 2
+                _fields_ = [("c", mod.c_char), ("d", mod.c_double),
+                            ("s", S)]
+            return [(sizeof_(t), [getattr(t, f[0]).offset
+                                  for f in t._fields_])
+                    for sizeof_, t in [(mod.sizeof, In), (mod.sizeof, S),
+                                       (mod.sizeof, P)]]
+        self.assertEqual(both(C), both(std))
+
+    def test_subclass_extends_its_base(self):
+        class Base(Structure):
+            _fields_ = [("a", c_int), ("b", c_char)]
+
+        class Derived(Base):
+            _fields_ = [("c", c_char)]
+        self.assertEqual(sizeof(Derived), 12)
+        self.assertEqual(Derived.c.offset, 8)
+        d = Derived(1, b"x", b"y")
+        self.assertEqual((d.a, d.b, d.c), (1, b"x", b"y"))
+
+    def test_self_referencing_struct(self):
+        class Node(Structure):
+            pass
+        Node._fields_ = [("next", POINTER(Node)), ("v", c_int)]
+        a, b = Node(v=1), Node(v=2)
+        a.next = pointer(b)
+        self.assertEqual(a.next.contents.v, 2)
+        self.assertEqual(sizeof(Node), 16)
+
+
+class Fields(unittest.TestCase):
+
+    def test_bitfields_sign_extend_and_keep_their_neighbours(self):
+        class S(Structure):
+            _fields_ = [("a", c_int, 4), ("b", c_uint, 4), ("c", c_int, 24)]
+        s = S(-3, 15, -1)
+        self.assertEqual((s.a, s.b, s.c), (-3, 15, -1))
+        s.a = 9  # 1001: -7 in four signed bits
+        self.assertEqual((s.a, s.b, s.c), (-7, 15, -1))
+        s.b = 16  # only the low four bits are kept
+        self.assertEqual((s.a, s.b, s.c), (-7, 0, -1))
+        word = int.from_bytes(bytes(s), sys.byteorder)
+        self.assertEqual(word & 0xFF, 0x09)
+
+    def test_big_endian_fields(self):
+        class B(BigEndianStructure):
+            _fields_ = [("x", c_uint32), ("hi", c_uint8, 3),
+                        ("lo", c_uint8, 5), ("d", c_double)]
+        s = B()
+        s.x = 0x01020304
+        s.hi = 7
+        s.d = 1.0
+        self.assertEqual(bytes(s)[:5], b"\x01\x02\x03\x04\xe0")
+        self.assertEqual(bytes(s)[8:], b"\x3f\xf0" + b"\0" * 6)
+        self.assertEqual((s.x, s.hi, s.lo, s.d), (0x01020304, 7, 0, 1.0))
+
+        class L(LittleEndianStructure):
+            _fields_ = [("x", c_uint16)]
+        self.assertEqual(bytes(L(0x0102)), b"\x02\x01")
+
+    def test_nested_arrays_pointers_strings(self):
+        class In(Structure):
+            _fields_ = [("v", c_int * 2)]
+
+        class S(Structure):
+            _fields_ = [("i", In), ("name", c_char_p), ("p", POINTER(c_int)),
+                        ("f", c_float)]
+        s = S()
+        s.i.v[1] = 5
+        self.assertEqual(s.i.v[1], 5)
+        s.i = In((c_int * 2)(7, 8))
+        self.assertEqual(list(s.i.v), [7, 8])
+        s.name = b"weft"
+        self.assertEqual(s.name, b"weft")
+        n = c_int(3)
+        s.p = pointer(n)
+        self.assertEqual(s.p.contents.value, 3)
+        s.f = 1.5
+        self.assertEqual(s.f, 1.5)
+        self.assertEqual(S.name.offset, 8)
+
+    def test_anonymous(self):
+        class U(Union):
+            _fields_ = [("i", c_int), ("f", c_float)]
+
+        class S(Structure):
+            _anonymous_ = ("u",)
+            _fields_ = [("tag", c_int), ("u", U)]
+        s = S()
+        s.i = 0x3F800000
+        self.assertEqual(s.f, 1.0)
+        self.assertEqual(s.u.i, 0x3F800000)
+
+    def test_init_checks(self):
+        class S(Structure):
+            _fields_ = [("a", c_int), ("b", c_int)]
+        with self.assertRaises(TypeError):
+            S(1, 2, 3)
+        with self.assertRaises(TypeError):
+            S(1, a=2)
+        self.assertEqual(S(b=4).b, 4)
+
+
+class Calls(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.libc = libc(use_errno=True)
+        cls.libm = CDLL(LIBM)
+
+    def func(self, name, restype, *argtypes, lib=None):
+        f = (lib or self.libc)[name]
+        f.restype = restype
+        f.argtypes = argtypes
+        return f
+
+    def test_scalars(self):
+        strlen = self.func("strlen", c_size_t, c_char_p)
+        self.assertEqual(strlen(b"hello"), 5)
+        self.assertEqual(strlen(create_string_buffer(b"abc", 10)), 3)
+        self.assertEqual(self.libc.abs(-5), 5)  # default: int (int)
+        labs = self.func("labs", c_long, c_long)
+        self.assertEqual(labs(-2 ** 40), 2 ** 40)
+        self.assertEqual(labs(c_long(-7)), 7)
+        sqrt = self.func("sqrt", c_double, c_double, lib=self.libm)
+        self.assertEqual(sqrt(2.0), 2.0 ** 0.5)
+        self.assertEqual(sqrt(9), 3.0)
+        pow_ = self.func("pow", c_double, c_double, c_double, lib=self.libm)
+        self.assertEqual(pow_(2, 10), 1024.0)
+        powf = self.func("powf", c_float, c_float, c_float, lib=self.libm)
+        self.assertEqual(powf(1.5, 2), 2.25)
+        toupper = self.func("toupper", c_int, c_int)
+        self.assertEqual(toupper(ord("a")), ord("A"))
+
+    def test_the_process_namespace(self):
+        me = CDLL(None)
+        strlen = me.strlen
+        strlen.restype = c_size_t
+        self.assertEqual(strlen(b"four"), 4)  # no argtypes: bytes is char*
+
+    def test_strings_and_pointers_out(self):
+        strchr = self.func("strchr", c_char_p, c_char_p, c_int)
+        self.assertEqual(strchr(b"weft.ctypes", ord(".")), b".ctypes")
+        self.assertIsNone(strchr(b"abc", ord("z")))
+        strtol = self.func("strtol", c_long, c_char_p, POINTER(c_char_p),
+                           c_int)
+        end = c_char_p()
+        self.assertEqual(strtol(b"123abc", byref(end), 10), 123)
+        self.assertEqual(end.value, b"abc")
+        self.assertEqual(strtol(b"ff", None, 16), 255)
+        wcslen = self.func("wcslen", c_size_t, c_wchar_p)
+        self.assertEqual(wcslen("h\u00e9llo"), 5)
+
+    def test_variadic_call_shapes(self):
+        snprintf = self.func("snprintf", c_int, c_char_p, c_size_t, c_char_p)
+        buf = create_string_buffer(64)
+        n = snprintf(buf, 64, b"%d|%s|%.2f|%ld|%c", 42, b"x", 2.5,
+                     c_long(2 ** 40), c_char(b"q"))
+        self.assertEqual(buf.value, b"42|x|2.50|1099511627776|q")
+        self.assertEqual(n, len(buf.value))
+        snprintf(buf, 64, b"%d|%s|%.2f|%ld|%c", -1, b"yy", 0.5, c_long(1),
+                 c_char(b"r"))
+        self.assertEqual(buf.value, b"-1|yy|0.50|1|r")
+        snprintf(buf, 64, b"%s", b"only")
+        self.assertEqual(buf.value, b"only")
+        self.assertEqual(len(snprintf._shapes), 2)  # one function per shape
+        snprintf(buf, 64, b"%ls", "wide \u00e9")
+        self.assertEqual(buf.value, "wide \u00e9".encode("utf-8"))
+
+    def test_struct_results(self):
+        class div_t(Structure):
+            _fields_ = [("quot", c_int), ("rem", c_int)]
+
+        class ldiv_t(Structure):
+            _fields_ = [("quot", c_long), ("rem", c_long)]
+        div = self.func("div", div_t, c_int, c_int)
+        d = div(17, 5)
+        self.assertIsInstance(d, div_t)
+        self.assertEqual((d.quot, d.rem), (3, 2))
+        ldiv = self.func("ldiv", ldiv_t, c_long, c_long)
+        d = ldiv(-(2 ** 40) - 3, 2 ** 20)
+        self.assertEqual((d.quot, d.rem), (-(2 ** 20), -3))
+
+    def test_struct_arguments(self):
+        class in_addr(Structure):
+            _fields_ = [("s_addr", c_uint32)]
+        inet_ntoa = self.func("inet_ntoa", c_char_p, in_addr)
+        a = in_addr(int.from_bytes(bytes([127, 0, 0, 1]), sys.byteorder))
+        self.assertEqual(inet_ntoa(a), b"127.0.0.1")
+        with self.assertRaises(C.ArgumentError):
+            inet_ntoa(5)
+
+    def test_errcheck_and_callable_restype(self):
+        strlen = self.func("strlen", c_size_t, c_char_p)
+        seen = []
+
+        def check(result, func, args):
+            seen.append((result, func, args))
+            return result * 2
+        strlen.errcheck = check
+        self.assertEqual(strlen(b"abc"), 6)
+        self.assertEqual(seen, [(3, strlen, (b"abc",))])
+        abs_ = self.libc["abs"]
+        abs_.restype = lambda v: "got %d" % v
+        self.assertEqual(abs_(-4), "got 4")
+
+    def test_instances_and_plain_values_give_the_same_result(self):
+        labs = self.func("labs", c_long, c_long)
+        self.assertEqual(labs(-9), labs(c_long(-9)))
+
+        class Wrapped(object):
+            _as_parameter_ = -11
+        self.assertEqual(labs(Wrapped()), 11)
+
+    def test_errno(self):
+        open_ = self.func("open", c_int, c_char_p, c_int)
+        C.set_errno(0)
+        self.assertEqual(open_(b"/nonexistent/weft", 0), -1)
+        self.assertEqual(C.get_errno(), errno.ENOENT)
+        self.assertEqual(C.set_errno(errno.EPERM), errno.ENOENT)
+        self.assertEqual(C.get_errno(), errno.EPERM)
+        strtol = self.func("strtol", c_long, c_char_p, c_void_p, c_int)
+        C.set_errno(0)
+        strtol(b"9" * 40, None, 10)
+        self.assertEqual(C.get_errno(), errno.ERANGE)
+
+    def test_errno_is_per_thread(self):
+        C.set_errno(7)
+        got = []
+        t = threading.Thread(target=lambda: got.append(C.get_errno()))
+        t.start()
+        t.join()
+        self.assertEqual(got, [0])
+        self.assertEqual(C.get_errno(), 7)
+
+    def test_without_use_errno_the_saved_errno_stays(self):
+        plain = libc()
+        open_ = plain["open"]
+        open_.argtypes = [c_char_p, c_int]
+        C.set_errno(0)
+        self.assertEqual(open_(b"/nonexistent/weft", 0), -1)
+        self.assertEqual(C.get_errno(), 0)
+
+    def test_cdll_releases_the_gil(self):
+        usleep = self.func("usleep", c_int, c_uint)
+        counted = []
+        stop = []
+
+        def count():
+            n = 0
+            while not stop:
+                n += 1
+                time.sleep(0.001)
+            counted.append(n)
+        t = threading.Thread(target=count)
+        t.start()
+        usleep(300000)
+        stop.append(1)
+        t.join()
+        self.assertGreater(counted[0], 0)
+
+    def test_pydll_calls(self):
+        p = PyDLL(LIBC)
+        strlen = p.strlen
+        strlen.argtypes = [c_char_p]
+        strlen.restype = c_size_t
+        self.assertEqual(strlen(b"gil"), 3)
+
+    def test_argtypes_may_change(self):
+        f = self.libc["labs"]
+        f.argtypes = [c_long]
+        f.restype = c_long
+        self.assertEqual(f(-3), 3)
+        f.restype = c_int
+        self.assertEqual(f(-(2 ** 32) - 2), 2)
+
+
+class Callbacks(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.libc = libc()
+
+    def test_qsort(self):
+        CMP = CFUNCTYPE(c_int, POINTER(c_int), POINTER(c_int))
+        qsort = self.libc["qsort"]
+        qsort.argtypes = [c_void_p, c_size_t, c_size_t, CMP]
+        qsort.restype = None
+        calls = []
+
+        def cmp(a, b):
+            calls.append(1)
+            return a[0] - b[0]
+        arr = (c_int * 8)(5, 1, 4, 2, 3, 0, 7, 6)
+        cb = CMP(cmp)
+        qsort(arr, len(arr), sizeof(c_int), cb)
+        self.assertEqual(list(arr), list(range(8)))
+        self.assertGreater(len(calls), 0)
+
+    def test_qsort_with_void_pointers(self):
+        CMP = CFUNCTYPE(c_int, c_void_p, c_void_p)
+        qsort = self.libc["qsort"]
+        qsort.argtypes = [c_void_p, c_size_t, c_size_t, CMP]
+        qsort.restype = None
+        words = (c_double * 5)(3.5, -1.0, 2.25, 0.0, 10.0)
+
+        def cmp(a, b):
+            x = c_double.from_address(a).value
+            y = c_double.from_address(b).value
+            return (x > y) - (x < y)
+        qsort(words, 5, sizeof(c_double), CMP(cmp))
+        self.assertEqual(list(words), [-1.0, 0.0, 2.25, 3.5, 10.0])
+
+    def test_a_callback_called_from_a_thread_libc_starts(self):
+        START = CFUNCTYPE(c_void_p, c_void_p)
+        pthread_create = self.libc["pthread_create"]
+        pthread_create.argtypes = [POINTER(c_ulong), c_void_p, START,
+                                   c_void_p]
+        pthread_join = self.libc["pthread_join"]
+        pthread_join.argtypes = [c_ulong, POINTER(c_void_p)]
+        seen = []
+
+        def start(arg):
+            seen.append((arg, threading.get_ident()))
+            return arg + 1
+        cb = START(start)
+        tid = c_ulong()
+        self.assertEqual(pthread_create(byref(tid), None, cb, 1234), 0)
+        result = c_void_p()
+        self.assertEqual(pthread_join(tid.value, byref(result)), 0)
+        self.assertEqual(len(seen), 1)
+        self.assertEqual(seen[0][0], 1234)
+        self.assertNotEqual(seen[0][1], threading.get_ident())
+        self.assertEqual(result.value, 1235)
+
+    def test_callbacks_from_many_threads_at_once(self):
+        START = CFUNCTYPE(c_void_p, c_void_p)
+        pthread_create = self.libc["pthread_create"]
+        pthread_create.argtypes = [POINTER(c_ulong), c_void_p, START,
+                                   c_void_p]
+        pthread_join = self.libc["pthread_join"]
+        pthread_join.argtypes = [c_ulong, c_void_p]
+        lock = threading.Lock()
+        total = []
+
+        def start(arg):
+            for _ in range(100):
+                with lock:
+                    total.append(arg)
+            return None
+        cb = START(start)
+        tids = [c_ulong() for _ in range(4)]
+        for i, t in enumerate(tids):
+            self.assertEqual(pthread_create(byref(t), None, cb, i + 1), 0)
+        for t in tids:
+            pthread_join(t.value, None)
+        self.assertEqual(len(total), 400)
+        self.assertEqual(sorted(set(total)), [1, 2, 3, 4])
+
+    def test_calling_a_callback_through_c(self):
+        ADD = CFUNCTYPE(c_double, c_int, c_double, c_char_p)
+        add = ADD(lambda i, d, s: i + d + len(s))
+        self.assertEqual(add(1, 2.5, b"abc"), 6.5)
+        self.assertNotEqual(cast(add, c_void_p).value, None)
+
+    def test_structs_by_value_in_a_callback(self):
+        class Pt(Structure):
+            _fields_ = [("x", c_int), ("y", c_double)]
+        SWAP = CFUNCTYPE(Pt, Pt, c_int)
+
+        def swap(p, k):
+            self.assertIsInstance(p, Pt)
+            return Pt(int(p.y) * k, float(p.x))
+        f = SWAP(swap)
+        r = f(Pt(3, 4.0), 10)
+        self.assertIsInstance(r, Pt)
+        self.assertEqual((r.x, r.y), (40, 3.0))
+
+    def test_an_exception_in_a_callback_is_unraisable_and_returns_zero(self):
+        CB = CFUNCTYPE(c_int, c_int)
+
+        def boom(x):
+            raise RuntimeError("boom %d" % x)
+        f = CB(boom)
+        got = []
+        old = sys.unraisablehook
+        sys.unraisablehook = got.append
+        try:
+            self.assertEqual(f(5), 0)
+        finally:
+            sys.unraisablehook = old
+        self.assertEqual(len(got), 1)
+        self.assertIsInstance(got[0].exc_value, RuntimeError)
+
+    def test_a_callback_is_released_with_its_object(self):
+        import gc
+        import weakref
+        CB = CFUNCTYPE(c_int, c_int)
+
+        def fn(x):
+            return x
+        ref = weakref.ref(fn)
+        f = CB(fn)
+        self.assertEqual(f(3), 3)
+        del f, fn
+        gc.collect()
+        self.assertIsNone(ref())
+
+
+class BadInput(unittest.TestCase):
+
+    def setUp(self):
+        self.libc = libc()
+
+    def test_wrong_argument_count(self):
+        strlen = self.libc.strlen
+        strlen.argtypes = [c_char_p]
+        with self.assertRaises(TypeError) as cm:
+            strlen()
+        self.assertIn("at least 1 argument", str(cm.exception))
+
+    def test_wrong_argument_types(self):
+        strlen = self.libc.strlen
+        strlen.argtypes = [c_char_p]
+        for bad in ["str", 1.5, [1], c_int(1)]:
+            with self.subTest(bad=bad):
+                with self.assertRaises(C.ArgumentError) as cm:
+                    strlen(bad)
+                self.assertIsInstance(cm.exception, TypeError)
+                self.assertTrue(str(cm.exception).startswith("argument 1:"))
+        labs = self.libc.labs
+        labs.argtypes = [c_long]
+        with self.assertRaises(TypeError):
+            labs(1.5)
+        p = self.libc["free"]
+        p.argtypes = [POINTER(c_int)]
+        with self.assertRaises(C.ArgumentError):
+            p(5)  # an int is not a POINTER(c_int), as in ctypes
+        with self.assertRaises(C.ArgumentError):
+            self.libc.abs(object())  # no argtypes, no conversion
+
+    def test_keyword_arguments(self):
+        with self.assertRaises(TypeError):
+            self.libc.abs(x=1)
+
+    def test_a_closed_library(self):
+        lib = libc()
+        strlen = lib.strlen
+        strlen.argtypes = [c_char_p]
+        self.assertEqual(strlen(b"ab"), 2)
+        lower = lib["tolower"]
+        lib.close()
+        with self.assertRaises(weft.BadHandleError):
+            strlen(b"ab")
+        with self.assertRaises(weft.BadHandleError):
+            lower(65)
+        with self.assertRaises(weft.BadHandleError):
+            lib.strchr
+
+    def test_missing_library_and_symbol(self):
+        with self.assertRaises(OSError):
+            CDLL("libweft-no-such-library.so")
+        with self.assertRaises(AttributeError):
+            self.libc.weft_no_such_function
+
+    def test_bad_types(self):
+        with self.assertRaises(TypeError):
+            class S(Structure):
+                _fields_ = [("a", int)]
+        with self.assertRaises(TypeError):
+            class T(Structure):
+                _fields_ = [("a",)]
+        with self.assertRaises(TypeError):
+            self.libc.strlen.argtypes = [std.c_char_p]  # another ctypes'
+        with self.assertRaises(TypeError):
+            self.libc.strlen.restype = 5
+        with self.assertRaises(TypeError):
+            CFUNCTYPE(c_int, int)
+        with self.assertRaises(TypeError):
+            c_int * 1.5
+        with self.assertRaises(ValueError):
+            c_int * -1
+
+    def test_bad_bitfields(self):
+        with self.assertRaises(ValueError):
+            class Wide(Structure):
+                _fields_ = [("a", c_int, 33)]
+        with self.assertRaises(ValueError):
+            class Bool(Structure):
+                _fields_ = [("a", c_bool, 2)]
+        with self.assertRaises(TypeError):
+            class Dbl(Structure):
+                _fields_ = [("a", c_double, 3)]
+        with self.assertRaises(ValueError):
+            class Neg(Structure):
+                _fields_ = [("a", c_int, -1)]
+
+    def test_bad_layout_pack_align(self):
+        with self.assertRaises(ValueError):
+            class L(Structure):
+                _layout_ = "borland"
+                _fields_ = [("a", c_int)]
+        with self.assertRaises(ValueError):
+            class P(Structure):
+                _pack_ = 3
+                _fields_ = [("a", c_int)]
+        with self.assertRaises(ValueError):
+            class A(Structure):
+                _align_ = 3
+                _fields_ = [("a", c_int)]
+
+    def test_fields_are_final(self):
+        class S(Structure):
+            _fields_ = [("a", c_int)]
+        with self.assertRaises(AttributeError):
+            S._fields_ = [("b", c_int)]
+
+    def test_null_pointers(self):
+        with self.assertRaises(ValueError):
+            POINTER(c_int)()[0]
+        with self.assertRaises(ValueError):
+            CFUNCTYPE(c_int)()()
+        with self.assertRaises(ValueError):
+            string_at(0)
+
+
+if __name__ == "__main__":
+    unittest.main()
