@@ -60,7 +60,12 @@ RTLD_LOCAL = 0
 DEFAULT_MODE = RTLD_LOCAL
 
 _U64 = (1 << 64) - 1
+_I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 _to_int64 = _ffi.to_int64
+_read_int = _ffi.read_int
+_read_double = _ffi.read_double
+_write_int = _ffi.write_int
+_buffer_address = _ffi.buffer_address
 
 
 class ArgumentError(TypeError):
@@ -139,6 +144,7 @@ class _CData(object, metaclass=_CDataMeta):
                  "__weakref__")
     _wt_ = None      # the engine's type handle
     _wcode_ = "*"    # how a call passes it (weft._ffi codes)
+    _wread_ = 0      # _get_item's shortcut (fundamentals)
 
     @property
     def _b_needsfree_(self):
@@ -245,6 +251,10 @@ class _SimpleMeta(_CDataMeta):
         # a subclass of a fundamental is not converted to a Python value
         # when it is a result or a field (ctypes' rule)
         cls._wplain_ = "_type_" in ns and bases[0] is _SimpleCData
+        # how _get_item reads one: 1 read_int as it is, 2 read_double
+        cls._wread_ = 0 if not cls._wplain_ else (
+            1 if code in "bBhHiIlq" else 2 if code in "fdg" else 0)
+        cls._wcodeord_ = ord(code)
         return cls
 
     def from_param(cls, obj):
@@ -663,6 +673,17 @@ class _Pointer(_CData, metaclass=_PointerMeta):
         return p + index * _type_size(self._type_)
 
     def __getitem__(self, index):
+        if index.__class__ is int:
+            p = _read_int(self._b_addr_, 0, 80)
+            if p:
+                t = self._type_
+                k = t._wread_
+                if k == 1:
+                    return _read_int(p & _U64, index * t._wsize_,
+                                     t._wcodeord_)
+                if k == 2:
+                    return _read_double(p & _U64, index * t._wsize_,
+                                        t._wcodeord_)
         if isinstance(index, slice):
             if index.stop is None:
                 raise ValueError("slice stop is required")
@@ -704,6 +725,21 @@ def _set_size(cls, handle):
     cls._walign_ = _ffi.type_align(handle)
 
 
+def _pointer_of_value(cls, value):
+    """A new pointer (or pointer-like fundamental) of type cls holding the
+    address value (None: NULL)."""
+    obj = object.__new__(cls)
+    buf = bytearray(cls._wsize_)
+    addr = _buffer_address(buf)
+    if value:
+        _write_int(addr, 0, 80, _to_int64(value))
+    obj._b_buf_ = buf
+    obj._b_addr_ = addr
+    obj._b_base_ = None
+    obj._objects = None
+    return obj
+
+
 def pointer(obj):
     """A new POINTER(type(obj)) to obj."""
     return POINTER(type(obj))(obj)
@@ -712,6 +748,11 @@ def pointer(obj):
 def _get_item(cls, address, base):
     """The value at address of type cls: a Python value for a plain
     fundamental, else an object over that memory."""
+    k = cls._wread_
+    if k == 1:
+        return _read_int(address, 0, cls._wcodeord_)
+    if k == 2:
+        return _read_double(address, 0, cls._wcodeord_)
     if issubclass(cls, _SimpleCData) and cls._wplain_:
         return _read_scalar(cls._type_, address)
     return cls._view(address, base)
@@ -801,6 +842,14 @@ class Array(_CData, metaclass=_ArrayMeta):
         _alloc(self, type(self))
         if len(values) > self._length_:
             raise IndexError("indices must be integers")
+        t = self._type_
+        if t._wread_ == 1:
+            addr, size, code = self._b_addr_, t._wsize_, t._wcodeord_
+            for i, v in enumerate(values):
+                if v.__class__ is not int or not _I64_MIN <= v <= _I64_MAX:
+                    v = _int_bits(t._type_, v, None)
+                _write_int(addr, i * size, code, v)
+            return
         for i, v in enumerate(values):
             self[i] = v
 
@@ -818,6 +867,14 @@ class Array(_CData, metaclass=_ArrayMeta):
         return self._b_addr_ + i * _type_size(self._type_)
 
     def __getitem__(self, i):
+        if i.__class__ is int and 0 <= i < self._length_:
+            t = self._type_
+            k = t._wread_
+            if k == 1:
+                return _read_int(self._b_addr_, i * t._wsize_, t._wcodeord_)
+            if k == 2:
+                return _read_double(self._b_addr_, i * t._wsize_,
+                                    t._wcodeord_)
         if isinstance(i, slice):
             items = [self[k] for k in range(*i.indices(self._length_))]
             if self._type_ is c_char:
@@ -828,6 +885,12 @@ class Array(_CData, metaclass=_ArrayMeta):
         return _get_item(self._type_, self._index(i), self)
 
     def __setitem__(self, i, value):
+        if i.__class__ is int and 0 <= i < self._length_ and \
+                value.__class__ is int and _I64_MIN <= value <= _I64_MAX:
+            t = self._type_
+            if t._wread_ == 1:
+                _write_int(self._b_addr_, i * t._wsize_, t._wcodeord_, value)
+                return
         if isinstance(i, slice):
             keys = range(*i.indices(self._length_))
             if len(value) != len(keys):
@@ -1310,21 +1373,17 @@ def _restype_info(rt):
             code = rt._type_
 
             def wrap(r, rt=rt, code=code):
-                obj = rt()
                 if code in "zZP":
-                    _ffi.write_int(obj._b_addr_, 0, ord("P"),
-                                   _to_int64(r or 0))
-                else:
-                    obj.value = r
+                    return _pointer_of_value(rt, r)
+                obj = rt()
+                obj.value = r
                 return obj
             return h, "*" if code in "zZP" else code, wrap
         if issubclass(rt, (_Pointer, CFuncPtr)):
             def wrap_ptr(r, rt=rt):
                 if issubclass(rt, CFuncPtr):
                     return rt(r or 0)
-                obj = rt()
-                _ffi.write_int(obj._b_addr_, 0, ord("P"), _to_int64(r or 0))
-                return obj
+                return _pointer_of_value(rt, r)
             return h, "*", wrap_ptr
         if issubclass(rt, _StructBase):
             return h, "X", None
@@ -1737,14 +1796,12 @@ def _callback_handler(fn, argtypes, rt):
         if issubclass(t, _SimpleCData):
             if t._wplain_:
                 convs.append(None)
+            elif t._type_ in "zZP":
+                convs.append(lambda v, t=t: _pointer_of_value(t, v))
             else:
                 def conv(v, t=t):
                     obj = t()
-                    if t._type_ in "zZP":
-                        _ffi.write_int(obj._b_addr_, 0, ord("P"),
-                                       _to_int64(v or 0))
-                    else:
-                        obj.value = v
+                    obj.value = v
                     return obj
                 convs.append(conv)
         elif issubclass(t, _StructBase):
@@ -1754,15 +1811,11 @@ def _callback_handler(fn, argtypes, rt):
             convs.append(conv)
         elif issubclass(t, CFuncPtr):
             convs.append(lambda v, t=t: t(v or 0))
-        else:  # pointers, arrays (as pointers)
-            def conv(v, t=t):
-                if issubclass(t, Array):
-                    return POINTER(t._type_)(t._type_.from_address(v)) \
-                        if v else POINTER(t._type_)()
-                obj = t()
-                _ffi.write_int(obj._b_addr_, 0, ord("P"), _to_int64(v or 0))
-                return obj
-            convs.append(conv)
+        elif issubclass(t, Array):  # passed as a pointer to its first
+            convs.append(lambda v, p=POINTER(t._type_):
+                         _pointer_of_value(p, v))
+        else:
+            convs.append(lambda v, t=t: _pointer_of_value(t, v))
     rconv = None
     if isinstance(rt, _CDataMeta):
         if issubclass(rt, _StructBase):
