@@ -551,6 +551,23 @@ class Callbacks(unittest.TestCase):
         self.assertEqual(list(arr), list(range(8)))
         self.assertGreater(len(calls), 0)
 
+    def test_a_pointer_argument_kept_by_the_callback_stays_valid(self):
+        CMP = CFUNCTYPE(c_int, POINTER(c_int), POINTER(c_int))
+        qsort = self.libc["qsort"]
+        qsort.argtypes = [c_void_p, c_size_t, c_size_t, CMP]
+        qsort.restype = None
+        kept = []
+
+        def cmp(a, b):
+            kept.append(a)
+            return a[0] - b[0]
+        arr = (c_int * 4)(40, 10, 30, 20)
+        qsort(arr, 4, sizeof(c_int), CMP(cmp))
+        self.assertEqual(list(arr), [10, 20, 30, 40])
+        for p in kept:  # C's stack is gone: each has memory of its own
+            self.assertIn(p[0], (10, 20, 30, 40))
+            self.assertNotEqual(cast(p, c_void_p).value, None)
+
     def test_qsort_with_void_pointers(self):
         CMP = CFUNCTYPE(c_int, c_void_p, c_void_p)
         qsort = self.libc["qsort"]

@@ -32,6 +32,7 @@ docs/bindings.md ("The ctypes engine in Python") has the details.
 """
 
 import sys as _sys
+from sys import getrefcount as _getrefcount
 import weakref as _weakref
 
 from . import _ffi
@@ -145,6 +146,7 @@ class _CData(object, metaclass=_CDataMeta):
     _wt_ = None      # the engine's type handle
     _wcode_ = "*"    # how a call passes it (weft._ffi codes)
     _wread_ = 0      # _get_item's shortcut (fundamentals)
+    _wtakes_ = frozenset()  # Python types a call passes on as they are
 
     @property
     def _b_needsfree_(self):
@@ -255,6 +257,12 @@ class _SimpleMeta(_CDataMeta):
         cls._wread_ = 0 if not cls._wplain_ else (
             1 if code in "bBhHiIlq" else 2 if code in "fdg" else 0)
         cls._wcodeord_ = ord(code)
+        # what a call may pass on as it is for this argtype (the C
+        # conversion takes it the way from_param would); nothing for a
+        # class with a from_param of its own
+        cls._wtakes_ = frozenset() if any(
+            "from_param" in k.__dict__ for k in cls.__mro__) \
+            else _TAKES.get(code, frozenset())
         return cls
 
     def from_param(cls, obj):
@@ -272,6 +280,12 @@ class _SimpleMeta(_CDataMeta):
 
 
 _SIMPLE_CODES = "?cubBhHiIlLqQfdgzZP"
+_TAKES = {c: frozenset([int, bool]) for c in "bBhHiIlLqQ"}
+_TAKES.update({c: frozenset([int, float]) for c in "fdg"})
+_TAKES.update({"?": frozenset([bool, int]),
+               "z": frozenset([bytes, int, type(None)]),
+               "Z": frozenset([str, int, type(None)]),
+               "P": frozenset([bytes, str, int, type(None)])})
 _NO = object()
 
 
@@ -1475,6 +1489,8 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
         "_callable", "_addr", "_wflags", "_release", "_name", "__dict__")
     _wt_ = None
     _wcode_ = "P"
+    _wread_ = 0
+    _wtakes_ = frozenset([type(None)])
     _keep = _CData._keep
     __bytes__ = _CData.__bytes__
     __reduce__ = _CData.__reduce__
@@ -1646,7 +1662,11 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
             post = None
         self._h = h
         self._post = post
-        self._fast = fast = fast.encode("ascii")
+        fast = fast.encode("ascii")
+        self._strict = fast[:1] + _mode(
+            (fast[1] - 64 | _ffi.MODE_STRICT) & ~_ffi.MODE_DEFER).encode() \
+            + fast[2:]
+        self._fast = fast
         return fast
 
     def _shape(self, types, nfixed):
@@ -1686,11 +1706,23 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
                                 "(%d given)" % (n, "" if n == 1 else "s",
                                                 len(args)))
             for i, t in enumerate(argtypes):
-                values.append(self._convert(i, t, args[i], keep))
+                a = args[i]
+                if a.__class__ in t._wtakes_:
+                    values.append(a)
+                else:
+                    values.append(self._convert(i, t, a, keep))
             types = list(argtypes)
             nfixed = n
         for i in range(len(types), len(args)):
             a = args[i]
+            t = _DEFAULTS.get(a.__class__)
+            if t is not None:
+                if a.__class__ is int and not -(1 << 63) <= a < (1 << 64):
+                    raise ArgumentError("argument %d: OverflowError: int too "
+                                        "long to convert" % (i + 1))
+                values.append(a)
+                types.append(t)
+                continue
             ap = getattr(a, "_as_parameter_", _NO) \
                 if not isinstance(a, (_CData, int, bytes, str, float)) \
                 and a is not None else _NO
@@ -1717,9 +1749,7 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
             types.append(t)
         if argtypes is not None and len(types) == len(argtypes):
             h = self._h
-            codes = self._fast[:1] + _mode(
-                (self._fast[1] - 64 | _ffi.MODE_STRICT) &
-                ~_ffi.MODE_DEFER).encode() + self._fast[2:]
+            codes = self._strict
             if not h:
                 h, codes = self._shape(types, len(types))
         else:
@@ -1758,6 +1788,8 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
             c = t._wcode_
             if not (issubclass(t, _SimpleCData) and t._wplain_):
                 direct = False
+            if issubclass(t, (_Pointer, Array)):
+                c = "X"  # the address of C's pointer (see _callback_handler)
             codes.append(c)
         if direct:
             handler = fn
@@ -1781,6 +1813,10 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
 
 
 _ADDRESSABLE = (_CData, _CArg, CFuncPtr)
+# the C types of extra arguments by their Python type (ctypes' default
+# conversions; a float is a double)
+_DEFAULTS = {int: c_int, bool: c_int, bytes: c_char_p, str: c_wchar_p,
+             float: c_double, type(None): c_void_p}
 _FUNCFLAG_CDECL = 1
 _FUNCFLAG_USE_ERRNO = 8
 _FUNCFLAG_USE_LASTERROR = 16
@@ -1792,6 +1828,7 @@ def _callback_handler(fn, argtypes, rt):
     needs more than a scalar's conversion: arguments as ctypes gives them
     to a callback, the result as C wants it."""
     convs = []
+    views = []
     for t in argtypes:
         if issubclass(t, _SimpleCData):
             if t._wplain_:
@@ -1811,9 +1848,14 @@ def _callback_handler(fn, argtypes, rt):
             convs.append(conv)
         elif issubclass(t, CFuncPtr):
             convs.append(lambda v, t=t: t(v or 0))
-        elif issubclass(t, Array):  # passed as a pointer to its first
-            convs.append(lambda v, p=POINTER(t._type_):
-                         _pointer_of_value(p, v))
+        elif issubclass(t, (_Pointer, Array)):
+            # a pointer over C's own argument (v is its address), made a
+            # pointer with memory of its own after the call if the
+            # callable kept it; an array is passed as a pointer to its
+            # first element
+            p = POINTER(t._type_) if issubclass(t, Array) else t
+            views.append(len(convs))
+            convs.append(lambda v, p=p: p._view(v, None))
         else:
             convs.append(lambda v, t=t: _pointer_of_value(t, v))
     rconv = None
@@ -1836,9 +1878,26 @@ def _callback_handler(fn, argtypes, rt):
 
     def handler(*values):
         args = [c(v) if c is not None else v for c, v in zip(convs, values)]
-        r = fn(*args)
+        try:
+            r = fn(*args)
+        finally:
+            for i in views:
+                # referenced by args and getrefcount's argument only:
+                # nothing kept it (CPython's reference counts)
+                if _getrefcount(args[i]) > 2:
+                    _detach(args[i])
         return rconv(r) if rconv is not None else r
     return handler
+
+
+def _detach(ptr):
+    """Give a pointer over C's memory memory of its own, same value."""
+    v = _read_int(ptr._b_addr_, 0, 80)
+    buf = bytearray(ptr._wsize_)
+    addr = _buffer_address(buf)
+    _write_int(addr, 0, 80, v)
+    ptr._b_buf_ = buf
+    ptr._b_addr_ = addr
 
 
 _call = _ffi.call
