@@ -199,101 +199,136 @@ _NI = NotImplemented
 
 def _wrong(i, code, a):
     return TypeError("argument %d: wrong type for code %r: %s"
-                     % (i + 1, chr(code), type(a).__name__))
+                     % (i + 1, code, type(a).__name__))
 
 
-def _slot(i, code, a, strict):
-    """A ctypes object holding argument a as code says, or NotImplemented
-    (lenient, a type the code does not take as it is)."""
-    cls = a.__class__
-    if code in _INTS:
-        if cls is int or cls is bool or (strict and hasattr(a, "__index__")
-                                         and cls is not float):
-            return _SCALAR[chr(code)](a.__index__())
-    elif code in _FLOATS:
-        if cls is float or cls is int or (strict and hasattr(a, "__float__")):
-            return _SCALAR[chr(code)](float(a))
-    elif code == 63:  # ?
-        return _C.c_bool(a)
-    elif code == 99:  # c
-        if (cls is bytes and len(a) == 1) or (cls is int and 0 <= a < 256):
-            return _C.c_char(a)
-    elif code == 117:  # u
-        if cls is str and len(a) == 1:
-            return _C.c_wchar(a)
-    elif code == 122:  # z
-        if cls is bytes or a is None:
-            return _C.c_char_p(a)
-        if cls is int:
-            return _c_void_p(a)
-    elif code == 90:  # Z
-        if cls is str or a is None:
-            return _C.c_wchar_p(a)
-        if cls is int:
-            return _c_void_p(a)
-    elif code == 80:  # P
-        if cls is int or a is None:
-            return _c_void_p(a)
-        if cls is bytes:
-            return _C.c_char_p(a)
-        if cls is str:
-            return _C.c_wchar_p(a)
-    elif code == 42:  # *
-        if strict and (cls is int or a is None):
-            return _c_void_p(a)
-    if strict:
-        raise _wrong(i, code, a)
-    return _NI
+# Each code string gets a plan (cached): per thread, one ctypes object per
+# argument (its slot), the array of their addresses that weft_ffi_call
+# gets, and the result's object, all made once; a call stores the
+# arguments into the slots and calls.  A call that C calls back into
+# (a callback running the same function on this thread) may reuse them:
+# weft_ffi_call has read its arguments before the C function runs, and
+# the outer call's result is written after the inner one has read its.
+_plans = {}
+_plans_mu = threading.Lock()
+_NONE = type(None)
+
+
+def _plan(codes):
+    mode = codes[1] - 64
+    strict = bool(mode & MODE_STRICT)
+    defer = bool(mode & MODE_DEFER)
+    n = len(codes) - 2
+    argcodes = [chr(c) for c in codes[2:]]
+    rcode = chr(codes[0])
+    f = _f_call if mode & MODE_RELEASE else _f_call_gil
+    local = threading.local()
+    _addressof = _C.addressof
+
+    def make_state():
+        slots, views = [], []
+        ptrs = (_c_void_p * (n or 1))()
+        for i, c in enumerate(argcodes):
+            if c == "X":
+                slots.append(None)
+                views.append(None)
+                continue
+            slot = (_c_void_p if c == "*" else _SCALAR[c])()
+            addr = _addressof(slot)
+            ptrs[i] = addr
+            slots.append(slot)
+            if c in "zZP*":
+                views.append((_c_void_p.from_address(addr),
+                              _C.c_char_p.from_address(addr),
+                              _C.c_wchar_p.from_address(addr)))
+            else:
+                views.append(None)
+        r = None if rcode in "vX" else _SCALAR[rcode]()
+        st = (slots, views, ptrs, r, _addressof(r) if r is not None else None)
+        local.st = st
+        return st
+
+    def run(h, args, ret):
+        if defer:
+            return _NI
+        if len(args) != n:
+            if strict:
+                raise TypeError("this function takes %d argument%s (%d "
+                                "given)" % (n, "" if n == 1 else "s",
+                                            len(args)))
+            return _NI
+        try:
+            slots, views, ptrs, r, raddr = local.st
+        except AttributeError:
+            slots, views, ptrs, r, raddr = make_state()
+        for i in range(n):
+            a = args[i]
+            c = argcodes[i]
+            cls = a.__class__
+            if c in "bBhHiIlLqQ":
+                if cls is int or cls is bool:
+                    slots[i].value = a
+                    continue
+                if strict and cls is not float and hasattr(a, "__index__"):
+                    slots[i].value = a.__index__()
+                    continue
+            elif c in "fdg":
+                if cls is float or cls is int:
+                    slots[i].value = a
+                    continue
+                if strict and hasattr(a, "__float__"):
+                    slots[i].value = float(a)
+                    continue
+            elif c in "zZP*":
+                if a is None or (cls is int and (c != "*" or strict)):
+                    views[i][0].value = a
+                    continue
+                elif cls is bytes and c in "zP":
+                    views[i][1].value = a
+                    continue
+                elif cls is str and c in "ZP":
+                    views[i][2].value = a
+                    continue
+            elif c == "X":
+                if strict and cls is int:
+                    ptrs[i] = a
+                    continue
+            elif c == "?":
+                slots[i].value = a
+                continue
+            elif c == "c":
+                if (cls is bytes and len(a) == 1) or (cls is int
+                                                      and 0 <= a < 256):
+                    slots[i].value = a
+                    continue
+            elif c == "u":
+                if cls is str and len(a) == 1:
+                    slots[i].value = a
+                    continue
+            if strict:
+                raise _wrong(i, c, a)
+            return _NI
+        if rcode == "X":
+            raddr = ret
+        st = f(h, raddr, ptrs)
+        if st < 0:
+            _raise(st)
+        if r is None:
+            return None
+        return r.value
+    return run
 
 
 def call(h, codes, args, ret=None):
     """ffi_call_py of the SWIG module, in Python: the function h called
     with args converted by codes (weft._ffi); ret, for an X result, is the
     address the result's bytes go to."""
-    mode = codes[1] - 64
-    if mode & MODE_DEFER:
-        return _NI
-    strict = mode & MODE_STRICT
-    n = len(codes) - 2
-    if len(args) != n:
-        if strict:
-            raise TypeError("this function takes %d argument%s (%d given)"
-                            % (n, "" if n == 1 else "s", len(args)))
-        return _NI
-    ptrs = (_c_void_p * (n or 1))()
-    slots = []
-    for i in range(n):
-        code = codes[i + 2]
-        a = args[i]
-        if code == 88:  # X: the address of the bytes
-            if strict and a.__class__ is int:
-                ptrs[i] = a
-                continue
-            if strict:
-                raise _wrong(i, code, a)
-            return _NI
-        s = _slot(i, code, a, strict)
-        if s is _NI:
-            return _NI
-        slots.append(s)
-        ptrs[i] = _C.addressof(s)
-    rcode = chr(codes[0])
-    if rcode == "v":
-        r = None
-        raddr = None
-    elif rcode == "X":
-        r = None
-        raddr = ret
-    else:
-        r = _SCALAR[rcode]()
-        raddr = _C.addressof(r)
-    f = _f_call if mode & MODE_RELEASE else _f_call_gil
-    st = f(h, raddr, ptrs)
-    if st < 0:
-        _raise(st)
-    if r is None:
-        return None
-    return r.value
+    try:
+        plan = _plans[codes]
+    except KeyError:
+        with _plans_mu:
+            plan = _plans.setdefault(codes, _plan(codes))
+    return plan(h, args, ret)
 
 
 class FuncBase(object):
