@@ -678,6 +678,59 @@ class Callbacks(unittest.TestCase):
         self.assertIsNone(ref())
 
 
+class LowLevel(unittest.TestCase):
+    """The engine's functions in weft.lib, by the usual rules."""
+
+    def test_a_generic_closure_handler_gets_two_addresses(self):
+        lib = weft.lib
+        i = lib.ffi_type_named("int")
+        sig = lib.ffi_function_new(None, i, [i, i], 0, 0, 0)
+        got = []
+
+        def handler(ret, args):
+            got.append((ret, args))
+            a = lib.ffi_read_int(lib.ffi_read_int(args, 0, ord("P")), 0,
+                                 ord("i"))
+            b = lib.ffi_read_int(lib.ffi_read_int(args, 8, ord("P")), 0,
+                                 ord("i"))
+            lib.ffi_write_int(ret, 0, ord("i"), a * b)
+        clo = lib.ffi_closure_new(sig, handler)
+        try:
+            f = CFUNCTYPE(c_int, c_int, c_int)(lib.ffi_closure_address(clo))
+            self.assertEqual(f(6, 7), 42)
+            self.assertEqual(len(got), 1)
+            self.assertIsInstance(got[0][0], int)
+            self.assertIsInstance(got[0][1], int)
+        finally:
+            lib.close(clo)
+            lib.forget(handler)
+            lib.close(sig)
+            lib.close(i)
+
+    def test_types_and_layouts(self):
+        lib = weft.lib
+        st = lib.ffi_struct_new(0, 0, 0)
+        c = lib.ffi_type_named("char")
+        d = lib.ffi_type_named("double")
+        lib.ffi_struct_add(st, "c", c, -1)
+        lib.ffi_struct_add(st, "d", d, -1)
+        lib.ffi_struct_finish(st)
+        self.assertEqual(lib.ffi_type_size(st), 16)
+        self.assertEqual(lib.ffi_struct_field_layout(st, 1), (8, 8, 0, -1))
+        self.assertEqual(lib.ffi_type_name(st), "struct")
+        a = lib.ffi_alloc(16)
+        lib.ffi_struct_set_double(st, 1, a, 2.5)
+        self.assertEqual(lib.ffi_struct_get_double(st, 1, a), 2.5)
+        self.assertEqual(lib.ffi_string_at(a + 8, 8, 1),
+                         bytes(c_double(2.5)))  # grown on WEFT_ERANGE
+        lib.ffi_free(a)
+        for h in (st, c, d):
+            lib.close(h)
+
+    def test_ffi_call_is_not_bound(self):
+        self.assertFalse(hasattr(weft.lib, "ffi_call"))
+
+
 class BadInput(unittest.TestCase):
 
     def setUp(self):

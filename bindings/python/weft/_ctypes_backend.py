@@ -658,8 +658,11 @@ def _generate(manifest):
     callbacks = {}
     for cb in manifest.get("callbacks", []):
         restype = _ctype(cb["restype"], {}) if cb["restype"] else None
+        # a pointer argument (weft_ffi_handler_fn's void **args) arrives
+        # as an address, an int, as the SWIG trampolines pass it
         callbacks[cb["name"]] = ctypes.CFUNCTYPE(
-            restype, *[_ctype(a["ctype"], {}) for a in cb["args"]])
+            restype, *[ctypes.c_void_p if a["ctype"].startswith("POINTER(")
+                       else _ctype(a["ctype"], {}) for a in cb["args"]])
     namespace = {
         "_ct": ctypes, "_byref": byref, "_c_size_t": ctypes.c_size_t,
         "_create_string_buffer": ctypes.create_string_buffer,
