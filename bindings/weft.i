@@ -1333,8 +1333,9 @@ enum { WEFT_PY_FFI_OK = 0, WEFT_PY_FFI_ERROR = -1, WEFT_PY_FFI_DECLINE = 1 };
 
 static int weft_py_ffi_type_error(int index, char code, PyObject *o) {
   if (index >= 0)
-    PyErr_Format(PyExc_TypeError, "argument %d: wrong type for code '%c': %.200s",
-                 index + 1, code, Py_TYPE(o)->tp_name);
+    PyErr_Format(PyExc_TypeError,
+                 "argument %d: wrong type for code '%c': %.200s", index + 1,
+                 code, Py_TYPE(o)->tp_name);
   else
     PyErr_Format(PyExc_TypeError, "wrong result type for code '%c': %.200s",
                  code, Py_TYPE(o)->tp_name);
@@ -1351,8 +1352,16 @@ static int weft_py_ffi_from_python(char code, PyObject *o, void *dst,
   unsigned long long u;
   double d;
   switch (code) {
-  case 'b': case 'B': case 'h': case 'H': case 'i': case 'I':
-  case 'l': case 'L': case 'q': case 'Q':
+  case 'b':
+  case 'B':
+  case 'h':
+  case 'H':
+  case 'i':
+  case 'I':
+  case 'l':
+  case 'L':
+  case 'q':
+  case 'Q':
     if (!PyLong_Check(o)) {
       if (!strict)
         return WEFT_PY_FFI_DECLINE;
@@ -1363,11 +1372,24 @@ static int weft_py_ffi_from_python(char code, PyObject *o, void *dst,
     if (u == (unsigned long long)-1 && PyErr_Occurred())
       return WEFT_PY_FFI_ERROR;
     switch (code) {
-    case 'b': case 'B': *(uint8_t *)dst = (uint8_t)u; break;
-    case 'h': case 'H': *(uint16_t *)dst = (uint16_t)u; break;
-    case 'i': case 'I': *(unsigned int *)dst = (unsigned int)u; break;
-    case 'l': case 'L': *(unsigned long *)dst = (unsigned long)u; break;
-    default: *(unsigned long long *)dst = u;
+    case 'b':
+    case 'B':
+      *(uint8_t *)dst = (uint8_t)u;
+      break;
+    case 'h':
+    case 'H':
+      *(uint16_t *)dst = (uint16_t)u;
+      break;
+    case 'i':
+    case 'I':
+      *(unsigned int *)dst = (unsigned int)u;
+      break;
+    case 'l':
+    case 'L':
+      *(unsigned long *)dst = (unsigned long)u;
+      break;
+    default:
+      *(unsigned long long *)dst = u;
     }
     return WEFT_PY_FFI_OK;
   case '?': {
@@ -1406,7 +1428,9 @@ static int weft_py_ffi_from_python(char code, PyObject *o, void *dst,
     }
     return strict ? weft_py_ffi_type_error(index, code, o)
                   : WEFT_PY_FFI_DECLINE;
-  case 'f': case 'd': case 'g':
+  case 'f':
+  case 'd':
+  case 'g':
     if (!PyFloat_Check(o) && !PyLong_Check(o) && !strict)
       return WEFT_PY_FFI_DECLINE;
     d = PyFloat_AsDouble(o);
@@ -1421,7 +1445,10 @@ static int weft_py_ffi_from_python(char code, PyObject *o, void *dst,
     else
       *(long double *)dst = d;
     return WEFT_PY_FFI_OK;
-  case 'z': case 'Z': case 'P': case '*':
+  case 'z':
+  case 'Z':
+  case 'P':
+  case '*':
     if (o == Py_None) {
       *(void **)dst = NULL;
       return WEFT_PY_FFI_OK;
@@ -1456,23 +1483,40 @@ static int weft_py_ffi_from_python(char code, PyObject *o, void *dst,
  * an int or None for pointers, the address itself for X. */
 static PyObject *weft_py_ffi_to_python(char code, const void *p) {
   switch (code) {
-  case 'v': Py_RETURN_NONE;
-  case '?': return PyBool_FromLong(*(const uint8_t *)p);
-  case 'c': return PyBytes_FromStringAndSize((const char *)p, 1);
-  case 'u': return PyUnicode_FromWideChar((const wchar_t *)p, 1);
-  case 'b': return PyLong_FromLong(*(const signed char *)p);
-  case 'B': return PyLong_FromLong(*(const unsigned char *)p);
-  case 'h': return PyLong_FromLong(*(const short *)p);
-  case 'H': return PyLong_FromLong(*(const unsigned short *)p);
-  case 'i': return PyLong_FromLong(*(const int *)p);
-  case 'I': return PyLong_FromUnsignedLong(*(const unsigned int *)p);
-  case 'l': return PyLong_FromLong(*(const long *)p);
-  case 'L': return PyLong_FromUnsignedLong(*(const unsigned long *)p);
-  case 'q': return PyLong_FromLongLong(*(const long long *)p);
-  case 'Q': return PyLong_FromUnsignedLongLong(*(const unsigned long long *)p);
-  case 'f': return PyFloat_FromDouble(*(const float *)p);
-  case 'd': return PyFloat_FromDouble(*(const double *)p);
-  case 'g': return PyFloat_FromDouble((double)*(const long double *)p);
+  case 'v':
+    Py_RETURN_NONE;
+  case '?':
+    return PyBool_FromLong(*(const uint8_t *)p);
+  case 'c':
+    return PyBytes_FromStringAndSize((const char *)p, 1);
+  case 'u':
+    return PyUnicode_FromWideChar((const wchar_t *)p, 1);
+  case 'b':
+    return PyLong_FromLong(*(const signed char *)p);
+  case 'B':
+    return PyLong_FromLong(*(const unsigned char *)p);
+  case 'h':
+    return PyLong_FromLong(*(const short *)p);
+  case 'H':
+    return PyLong_FromLong(*(const unsigned short *)p);
+  case 'i':
+    return PyLong_FromLong(*(const int *)p);
+  case 'I':
+    return PyLong_FromUnsignedLong(*(const unsigned int *)p);
+  case 'l':
+    return PyLong_FromLong(*(const long *)p);
+  case 'L':
+    return PyLong_FromUnsignedLong(*(const unsigned long *)p);
+  case 'q':
+    return PyLong_FromLongLong(*(const long long *)p);
+  case 'Q':
+    return PyLong_FromUnsignedLongLong(*(const unsigned long long *)p);
+  case 'f':
+    return PyFloat_FromDouble(*(const float *)p);
+  case 'd':
+    return PyFloat_FromDouble(*(const double *)p);
+  case 'g':
+    return PyFloat_FromDouble((double)*(const long double *)p);
   case 'z': {
     const char *s = *(char *const *)p;
     if (s == NULL)
@@ -1485,13 +1529,15 @@ static PyObject *weft_py_ffi_to_python(char code, const void *p) {
       Py_RETURN_NONE;
     return PyUnicode_FromWideChar(s, -1);
   }
-  case 'P': case '*': {
+  case 'P':
+  case '*': {
     void *a = *(void *const *)p;
     if (a == NULL)
       Py_RETURN_NONE;
     return PyLong_FromVoidPtr(a);
   }
-  case 'X': return PyLong_FromVoidPtr((void *)p);
+  case 'X':
+    return PyLong_FromVoidPtr((void *)p);
   default:
     PyErr_Format(PyExc_ValueError, "unknown ffi code '%c'", code);
     return NULL;
@@ -1520,8 +1566,10 @@ static PyObject *weft_py_ffi_call_args(weft_handle fn, PyObject *codes_obj,
   if (nitems != n) {
     if (!strict)
       Py_RETURN_NOTIMPLEMENTED;
-    PyErr_Format(PyExc_TypeError, "this function takes %zd argument%s "
-                 "(%zd given)", n, n == 1 ? "" : "s", nitems);
+    PyErr_Format(PyExc_TypeError,
+                 "this function takes %zd argument%s "
+                 "(%zd given)",
+                 n, n == 1 ? "" : "s", nitems);
     return NULL;
   }
   weft_py_ffi_slot stack_slots[WEFT_PY_FFI_STACK];
@@ -1562,8 +1610,8 @@ static PyObject *weft_py_ffi_call_args(weft_handle fn, PyObject *codes_obj,
       }
       continue;
     }
-    int rc = weft_py_ffi_from_python(code, o, &slots[i], strict, (int)i,
-                                     &wide[i]);
+    int rc =
+        weft_py_ffi_from_python(code, o, &slots[i], strict, (int)i, &wide[i]);
     if (rc == WEFT_PY_FFI_DECLINE)
       result = Py_NewRef(Py_NotImplemented);
     if (rc != WEFT_PY_FFI_OK)
@@ -1585,9 +1633,9 @@ static PyObject *weft_py_ffi_call_args(weft_handle fn, PyObject *codes_obj,
   }
   weft_status st;
   if (mode & WEFT_PY_FFI_RELEASE) {
-    Py_BEGIN_ALLOW_THREADS
+    PyThreadState *ts = PyEval_SaveThread();
     st = weft_ffi_call(fn, retp, n ? ptrs : stack_ptrs);
-    Py_END_ALLOW_THREADS
+    PyEval_RestoreThread(ts);
   } else {
     st = weft_ffi_call(fn, retp, n ? ptrs : stack_ptrs);
   }
@@ -1631,18 +1679,15 @@ static PyObject *weft_py_ffi_call(PyObject *self, PyObject *const *a,
  * its result _post (set by CFuncPtr._prepare, which runs first when _fast
  * is None); a call the codes decline goes to _call_converted(args). */
 typedef struct {
-  PyObject_HEAD
-  long long handle;
+  PyObject_HEAD long long handle;
   PyObject *fast;
   PyObject *post;
 } weft_py_fn;
 
-static PyObject *weft_py_fn_call(PyObject *op, PyObject *args,
-                                 PyObject *kw) {
+static PyObject *weft_py_fn_call(PyObject *op, PyObject *args, PyObject *kw) {
   weft_py_fn *self = (weft_py_fn *)op;
   if (kw != NULL && PyDict_GET_SIZE(kw) != 0) {
-    PyErr_SetString(PyExc_TypeError,
-                    "C functions take no keyword arguments");
+    PyErr_SetString(PyExc_TypeError, "C functions take no keyword arguments");
     return NULL;
   }
   if (self->fast == NULL || !PyBytes_Check(self->fast)) {
@@ -1657,9 +1702,9 @@ static PyObject *weft_py_fn_call(PyObject *op, PyObject *args,
     }
   }
   PyObject *codes = Py_NewRef(self->fast); /* argtypes may change meanwhile */
-  PyObject *r = weft_py_ffi_call_args(self->handle, codes,
-                                      &PyTuple_GET_ITEM(args, 0),
-                                      PyTuple_GET_SIZE(args), NULL);
+  PyObject *r =
+      weft_py_ffi_call_args(self->handle, codes, &PyTuple_GET_ITEM(args, 0),
+                            PyTuple_GET_SIZE(args), NULL);
   Py_DECREF(codes);
   if (r == Py_NotImplemented) {
     Py_DECREF(r);
@@ -1704,18 +1749,22 @@ static PyMemberDef weft_py_fn_members[] = {
      "post(result, args), or None"},
     {NULL, 0, 0, 0, NULL}};
 
-static PyTypeObject weft_py_fn_type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "weft._weft_swig.FuncBase",
-    .tp_basicsize = sizeof(weft_py_fn),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "The C base of weft.ctypes' function objects.",
-    .tp_call = weft_py_fn_call,
-    .tp_traverse = weft_py_fn_traverse,
-    .tp_clear = weft_py_fn_clear,
-    .tp_dealloc = weft_py_fn_dealloc,
-    .tp_members = weft_py_fn_members,
-    .tp_new = PyType_GenericNew,
-};
+static PyTypeObject weft_py_fn_type = {PyVarObject_HEAD_INIT(NULL, 0)};
+
+static int weft_py_fn_type_ready(void) {
+  PyTypeObject *t = &weft_py_fn_type;
+  t->tp_name = "weft._weft_swig.FuncBase";
+  t->tp_basicsize = sizeof(weft_py_fn);
+  t->tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC;
+  t->tp_doc = "The C base of weft.ctypes' function objects.";
+  t->tp_call = weft_py_fn_call;
+  t->tp_traverse = weft_py_fn_traverse;
+  t->tp_clear = weft_py_fn_clear;
+  t->tp_dealloc = weft_py_fn_dealloc;
+  t->tp_members = weft_py_fn_members;
+  t->tp_new = PyType_GenericNew;
+  return PyType_Ready(t);
+}
 
 /* A closure's handler for weft.ctypes: the cell is (callable, codes,
  * retsize); C's arguments become Python values by codes[1:], the
@@ -1738,9 +1787,8 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
   Py_ssize_t n = PyBytes_GET_SIZE(PyTuple_GET_ITEM(cell, 1)) - 1, i;
   size_t retsize = PyLong_AsSize_t(PyTuple_GET_ITEM(cell, 2));
   PyObject *stack[WEFT_PY_FFI_STACK];
-  PyObject **values = n > WEFT_PY_FFI_STACK
-                          ? PyMem_Malloc((size_t)n * sizeof *values)
-                          : stack;
+  PyObject **values =
+      n > WEFT_PY_FFI_STACK ? PyMem_Malloc((size_t)n * sizeof *values) : stack;
   PyObject *r = NULL;
   if (values == NULL) {
     PyErr_NoMemory();
@@ -1850,7 +1898,7 @@ WEFT_PY_CALLBACK((weft_ffi_handler_fn handler, void *arg),
 
 %init %{
   if (PyModule_AddFunctions(m, weft_py_ffi_methods) < 0 ||
-      PyType_Ready(&weft_py_fn_type) < 0)
+      weft_py_fn_type_ready() < 0)
     return NULL;
   Py_INCREF(&weft_py_fn_type);
   if (PyModule_AddObject(m, "FuncBase", (PyObject *)&weft_py_fn_type) < 0) {
