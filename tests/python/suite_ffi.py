@@ -520,6 +520,21 @@ class Calls(unittest.TestCase):
         strlen.restype = c_size_t
         self.assertEqual(strlen(b"gil"), 3)
 
+    def test_threads_calling_a_fresh_function_at_once(self):
+        for _ in range(5):
+            labs = self.libc["labs"]
+            labs.argtypes = [c_long]
+            labs.restype = c_long
+            out = []
+            threads = [threading.Thread(
+                target=lambda k=k: out.append(labs(-k)))
+                for k in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(sorted(out), list(range(8)))
+
     def test_argtypes_may_change(self):
         f = self.libc["labs"]
         f.argtypes = [c_long]
@@ -762,6 +777,16 @@ class BadInput(unittest.TestCase):
             p(5)  # an int is not a POINTER(c_int), as in ctypes
         with self.assertRaises(C.ArgumentError):
             self.libc.abs(object())  # no argtypes, no conversion
+
+    def test_a_function_pointer_argument_takes_no_bytes(self):
+        CMP = CFUNCTYPE(c_int, c_void_p, c_void_p)
+        qsort = self.libc["qsort"]
+        qsort.argtypes = [c_void_p, c_size_t, c_size_t, CMP]
+        arr = (c_int * 2)()
+        for bad in [b"code", "code", lambda a, b: 0, 1.5]:
+            with self.subTest(bad=bad):
+                with self.assertRaises(C.ArgumentError):
+                    qsort(arr, 2, 4, bad)
 
     def test_keyword_arguments(self):
         with self.assertRaises(TypeError):

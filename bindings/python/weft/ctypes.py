@@ -32,6 +32,7 @@ docs/bindings.md ("The ctypes engine in Python") has the details.
 """
 
 import sys as _sys
+import threading as _threading
 from sys import getrefcount as _getrefcount
 import weakref as _weakref
 
@@ -1488,7 +1489,7 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
         "_argtypes", "_restype", "_errcheck", "_shapes", "_dll", "_closure",
         "_callable", "_addr", "_wflags", "_release", "_name", "__dict__")
     _wt_ = None
-    _wcode_ = "P"
+    _wcode_ = "*"  # a function pointer: an int only through from_param
     _wread_ = 0
     _wtakes_ = frozenset([type(None)])
     _keep = _CData._keep
@@ -1595,10 +1596,11 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
         self.errcheck = None
 
     def _reset(self):
-        old = [self._h] + [h for h, _ in self._shapes.values()]
-        self._h = 0
-        self._fast = None
-        self._shapes = {}
+        with _prepare_mu:
+            old = [self._h] + [h for h, _ in self._shapes.values()]
+            self._h = 0
+            self._fast = None
+            self._shapes = {}
         for h in old:
             if h:
                 try:
@@ -1636,6 +1638,12 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
     def _prepare(self):
         """Make the engine's function for argtypes and restype; the
         code string of the fast call."""
+        with _prepare_mu:
+            if self._fast is None:
+                self._prepare_locked()
+        return self._fast
+
+    def _prepare_locked(self):
         self._check_open()
         rh, rcode, conv = _restype_info(self._restype)
         errcheck = self._errcheck
@@ -1676,6 +1684,13 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
         got = self._shapes.get(key)
         if got is not None:
             return got
+        with _prepare_mu:
+            got = self._shapes.get(key)
+            if got is None:
+                got = self._new_shape(key, types, nfixed)
+        return got
+
+    def _new_shape(self, key, types, nfixed):
         rh, rcode, _ = _restype_info(self._restype)
         flags = _CALL_ERRNO if self._wflags & _FUNCFLAG_USE_ERRNO else 0
         if nfixed < len(types) and nfixed > 0:
@@ -1813,6 +1828,7 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
 
 
 _ADDRESSABLE = (_CData, _CArg, CFuncPtr)
+_prepare_mu = _threading.RLock()
 # the C types of extra arguments by their Python type (ctypes' default
 # conversions; a float is a double)
 _DEFAULTS = {int: c_int, bool: c_int, bytes: c_char_p, str: c_wchar_p,
