@@ -28,15 +28,10 @@ weft.ctypes converts the arguments itself and calls again, strict.
 """
 
 import weft
-from . import _errors
 
 MODE_RELEASE = 1  # release the GIL around the C call (CDLL; PyDLL not)
 MODE_STRICT = 2   # a wrong argument type is a TypeError
 MODE_DEFER = 4    # always NotImplemented (weft.ctypes converts itself)
-
-SCALAR_INT = "?cubBhHiIlLqQ"
-SCALAR_FLOAT = "fdg"
-ADDRESS_CODES = "zZP*"
 
 lib = weft.lib
 backend = weft.backend
@@ -105,15 +100,6 @@ else:
                               read_double, write_double, memmove, memset,
                               string_at, FuncBase)
 
-__all__ = ["call", "buffer_address", "closure_new", "closure_address",
-           "closure_forget", "function_new", "errno_get", "errno_set",
-           "error"]
-
-
-def error(exc_type, message):
-    """An exception of weft's kind without a status (for checks made
-    here, before the engine is asked)."""
-    return exc_type(message)
-
-
-BadHandleError = _errors.BadHandleError
+__all__ = ["call", "FuncBase", "buffer_address", "closure_new",
+           "closure_address", "closure_forget", "function_new", "errno_get",
+           "errno_set", "MODE_RELEASE", "MODE_STRICT", "MODE_DEFER"]

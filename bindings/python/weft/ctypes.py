@@ -36,6 +36,7 @@ import threading as _threading
 from sys import getrefcount as _getrefcount
 import weakref as _weakref
 
+import weft as _weft
 from . import _ffi
 from ._errors import BadHandleError, FFIError
 
@@ -57,8 +58,8 @@ __all__ = [
 
 _FFI_UNION, _FFI_MS, _FFI_BIG, _FFI_LITTLE = 1, 2, 4, 8
 _CALL_VARIADIC, _CALL_ERRNO = 1, 2
-RTLD_GLOBAL = 0x100
-RTLD_LOCAL = 0
+RTLD_GLOBAL = _weft.constant("RTLD_GLOBAL")
+RTLD_LOCAL = _weft.constant("RTLD_LOCAL")
 DEFAULT_MODE = RTLD_LOCAL
 
 _U64 = (1 << 64) - 1
@@ -1367,9 +1368,6 @@ def find_library(name):
 # ---------------------------------------------------------------------------
 # Functions
 # ---------------------------------------------------------------------------
-
-_MODE = "@"  # weft._ffi code-string modes are chr(64 + bits)
-
 
 def _mode(bits):
     return chr(64 + bits)
