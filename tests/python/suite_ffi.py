@@ -329,6 +329,8 @@ class Fields(unittest.TestCase):
         n = c_int(3)
         s.p = pointer(n)
         self.assertEqual(s.p.contents.value, 3)
+        s.p = None
+        self.assertFalse(s.p)
         s.f = 1.5
         self.assertEqual(s.f, 1.5)
         self.assertEqual(S.name.offset, 8)
@@ -385,6 +387,14 @@ class Calls(unittest.TestCase):
         self.assertEqual(powf(1.5, 2), 2.25)
         toupper = self.func("toupper", c_int, c_int)
         self.assertEqual(toupper(ord("a")), ord("A"))
+        sqrtl = self.func("sqrtl", c_longdouble, c_longdouble, lib=self.libm)
+        self.assertEqual(sqrtl(16), 4.0)
+        strtoull = self.func("strtoull", c_ulonglong, c_char_p, c_void_p,
+                             c_int)
+        self.assertEqual(strtoull(b"18446744073709551615", None, 10),
+                         2 ** 64 - 1)
+        llabs = self.func("llabs", c_longlong, c_longlong)
+        self.assertEqual(llabs(-(2 ** 62)), 2 ** 62)
 
     def test_the_process_namespace(self):
         me = CDLL(None)

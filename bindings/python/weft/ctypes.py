@@ -808,6 +808,9 @@ def _copy_into(cls, address, value, owner, key):
         view = cls._view(address, owner)
         view.__init__(*value)
         return
+    if issubclass(cls, (_Pointer, CFuncPtr)) and value is None:
+        _write_int(address, 0, 80, 0)
+        return
     if issubclass(cls, _Pointer) and isinstance(value, Array) \
             and issubclass(value._type_, cls._type_):
         _ffi.write_int(address, 0, ord("P"), value._b_addr_)
