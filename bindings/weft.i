@@ -1317,7 +1317,38 @@ static inline PyObject *Py_NewRef(PyObject *o) {
 #endif
 
 /* The modes of a call's code string (its second byte, '@' + bits). */
-enum { WEFT_PY_FFI_RELEASE = 1, WEFT_PY_FFI_STRICT = 2, WEFT_PY_FFI_DEFER = 4 };
+enum {
+  WEFT_PY_FFI_RELEASE = 1,
+  WEFT_PY_FFI_STRICT = 2,
+  WEFT_PY_FFI_DEFER = 4,
+  WEFT_PY_FFI_EXACT = 8 /* each argument exactly the Python type of its
+                           code's default conversion (no argtypes) */
+};
+
+/* In the EXACT mode: is o of the type a call without argtypes passes
+ * by code? */
+static int weft_py_ffi_exact(char code, PyObject *o) {
+  switch (code) {
+  case 'i': {
+    int overflow = 0;
+    if (!PyLong_CheckExact(o) && !PyBool_Check(o))
+      return 0;
+    /* one beyond a long long: the converting path says if it fits */
+    (void)PyLong_AsLongLongAndOverflow(o, &overflow);
+    return overflow == 0;
+  }
+  case 'd':
+    return PyFloat_CheckExact(o);
+  case 'z':
+    return PyBytes_CheckExact(o);
+  case 'Z':
+    return PyUnicode_CheckExact(o);
+  case 'P':
+    return o == Py_None;
+  default:
+    return 0;
+  }
+}
 
 /* A C value of any scalar code, in an argument's slot. */
 typedef union {
@@ -1609,6 +1640,10 @@ static PyObject *weft_py_ffi_call_args(weft_handle fn, PyObject *codes_obj,
         goto out;
       }
       continue;
+    }
+    if ((mode & WEFT_PY_FFI_EXACT) && !weft_py_ffi_exact(code, o)) {
+      result = Py_NewRef(Py_NotImplemented);
+      goto out;
     }
     int rc =
         weft_py_ffi_from_python(code, o, &slots[i], strict, (int)i, &wide[i]);

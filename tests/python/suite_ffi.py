@@ -402,6 +402,21 @@ class Calls(unittest.TestCase):
         strlen.restype = c_size_t
         self.assertEqual(strlen(b"four"), 4)  # no argtypes: bytes is char*
 
+    def test_calls_without_argtypes_of_several_shapes(self):
+        labs = self.libc["labs"]
+        labs.restype = c_long
+        self.assertEqual(labs(-5), 5)
+        self.assertEqual(labs(-6), 6)  # the shape kept from the first
+        self.assertEqual(labs(c_long(-2 ** 40)), 2 ** 40)
+        self.assertEqual(labs(-7), 7)
+        strchr = self.libc["strchr"]
+        strchr.restype = c_char_p
+        self.assertEqual(strchr(b"abc", 98), b"bc")
+        self.assertEqual(strchr(b"abc", c_char(b"c")), b"c")
+        self.assertEqual(strchr(b"xyz", 121), b"yz")
+        with self.assertRaises(C.ArgumentError):
+            labs(2 ** 64)
+
     def test_strings_and_pointers_out(self):
         strchr = self.func("strchr", c_char_p, c_char_p, c_int)
         self.assertEqual(strchr(b"weft.ctypes", ord(".")), b".ctypes")

@@ -32,6 +32,9 @@ import weft
 MODE_RELEASE = 1  # release the GIL around the C call (CDLL; PyDLL not)
 MODE_STRICT = 2   # a wrong argument type is a TypeError
 MODE_DEFER = 4    # always NotImplemented (weft.ctypes converts itself)
+MODE_EXACT = 8    # each argument exactly the Python type of its code's
+                  # default conversion: int i, float d, bytes z, str Z,
+                  # None P (a function without argtypes)
 
 lib = weft.lib
 backend = weft.backend
@@ -102,4 +105,5 @@ else:
 
 __all__ = ["call", "FuncBase", "buffer_address", "closure_new",
            "closure_address", "closure_forget", "function_new", "errno_get",
-           "errno_set", "MODE_RELEASE", "MODE_STRICT", "MODE_DEFER"]
+           "errno_set", "MODE_RELEASE", "MODE_STRICT", "MODE_DEFER",
+           "MODE_EXACT"]

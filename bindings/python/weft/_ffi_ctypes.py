@@ -15,7 +15,9 @@ import threading
 from . import _ctypes_backend as _B
 from . import _errors
 
-MODE_RELEASE, MODE_STRICT, MODE_DEFER = 1, 2, 4
+MODE_RELEASE, MODE_STRICT, MODE_DEFER, MODE_EXACT = 1, 2, 4, 8
+_EXACT = {"i": (int, bool), "d": (float,), "z": (bytes,), "Z": (str,),
+          "P": (type(None),)}
 
 _raise = _B._raise
 _c_int, _c_int64, _c_void_p = _C.c_int, _C.c_int64, _C.c_void_p
@@ -212,12 +214,15 @@ def _wrong(i, code, a):
 _plans = {}
 _plans_mu = threading.Lock()
 _NONE = type(None)
+_I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def _plan(codes):
     mode = codes[1] - 64
     strict = bool(mode & MODE_STRICT)
     defer = bool(mode & MODE_DEFER)
+    exact = [_EXACT.get(chr(c), ()) for c in codes[2:]] \
+        if mode & MODE_EXACT else None
     n = len(codes) - 2
     argcodes = [chr(c) for c in codes[2:]]
     rcode = chr(codes[0])
@@ -265,6 +270,9 @@ def _plan(codes):
             a = args[i]
             c = argcodes[i]
             cls = a.__class__
+            if exact is not None and (cls not in exact[i] or (
+                    cls is int and not _I64_MIN <= a <= _I64_MAX)):
+                return _NI
             if c in "bBhHiIlLqQ":
                 if cls is int or cls is bool:
                     slots[i].value = a

@@ -1598,7 +1598,7 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
 
     def _reset(self):
         with _prepare_mu:
-            old = [self._h] + [h for h, _ in self._shapes.values()]
+            old = set([self._h] + [h for h, _ in self._shapes.values()])
             self._h = 0
             self._fast = None
             self._shapes = {}
@@ -1612,7 +1612,7 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
     def _invalidate(self):
         """The library was closed: calls now fail on the closed handles
         (BadHandleError) and nothing is prepared again."""
-        for h in [self._h] + [h for h, _ in self._shapes.values()]:
+        for h in set([self._h] + [h for h, _ in self._shapes.values()]):
             if h:
                 try:
                     _ffi.close(h)
@@ -1770,6 +1770,15 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
                 h, codes = self._shape(types, len(types))
         else:
             h, codes = self._shape(types, nfixed if argtypes else 0)
+            if argtypes is None and len(values) == len(args) and all(
+                    v is a for v, a in zip(values, args)) and \
+                    codes[:1] != b"X":
+                # no argtypes and nothing converted: the next call of
+                # these Python types goes straight through C
+                self._h = h
+                self._fast = codes[:1] + _mode(
+                    (codes[1] - 64 | _ffi.MODE_EXACT) &
+                    ~_ffi.MODE_STRICT).encode() + codes[2:]
         rt = self._restype
         if codes[:1] == b"X":
             result = rt()
