@@ -365,14 +365,13 @@ static weft_status add_word(const parser *p, specs *sp, int w, tok t) {
   return 0;
 }
 
-/* The builtin the words name (a struct or union: NULL). */
+/* The builtin the type words name (a struct or union: NULL); typedef
+ * names are resolved by parse_specs. */
 static weft__ftype *specs_type(const specs *sp) {
   unsigned s = sp->seen;
   const char *name;
   if (s & (B(W_STRUCT) | B(W_UNION)))
     return NULL;
-  if (s & B(W_TYPEDEF))
-    return sp->base;
   if (s & B(W_VOID))
     name = "void";
   else if (s & B(W_BOOL))

@@ -30,7 +30,7 @@ fi
 # 2: the fuzzing run.  -seed fixes the mutation sequence; leaks, reads
 # past the NUL and broken promises abort the run with a crash file.
 mkdir "$work/corpus" "$work/crash"
-if "$fuzzer" -runs="$runs" -seed=1 -max_len=4096 -timeout=10 \
+if "$fuzzer" -runs="$runs" -seed=1 -max_len=8192 -timeout=10 \
     -rss_limit_mb=2048 -dict="$srcdir/tests/fuzz/signature.dict" \
     -artifact_prefix="$work/crash/" -print_final_stats=1 \
     "$work/corpus" "$srcdir/tests/fuzz/corpus" >"$log" 2>&1; then
