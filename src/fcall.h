@@ -3,7 +3,8 @@
  * A function object (weft__ffn) is an address plus a prepared libffi cif.
  * It is immutable once made and reference-counted: its handle holds one
  * reference and every closure made from it another, so a closure keeps
- * its signature (cif, types) after the function's handle is closed. */
+ * its signature (cif, types) after the function's handle is closed.  The
+ * handle's object is the weft__ffn itself. */
 #ifndef WEFT_FCALL_H
 #define WEFT_FCALL_H
 
@@ -33,6 +34,7 @@ enum {
 
 typedef struct weft__ffn {
   _Atomic size_t refs;
+  _Atomic int closed; /* its handle was closed (weft_close ran) */
   void *address;
   weft__ftype *ret;   /* referenced; void's builtin for void */
   weft__ftype **args; /* nargs, referenced */
@@ -44,6 +46,7 @@ typedef struct weft__ffn {
   ffi_type **ffi_args;
   /* The fast path's description, when WEFT_FFI_CALL_FAST is set. */
   uint8_t ret_class;
+  uint8_t narrow; /* at most 3 integer arguments, no floating ones */
   uint8_t arg_class[16];
 } weft__ffn;
 

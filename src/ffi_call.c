@@ -68,10 +68,9 @@ WEFT_API weft_status weft_ffi_errno_get(int *value) {
 }
 
 WEFT_API weft_status weft_ffi_errno_set(int value, int *old) {
-  int was = saved_errno;
+  WEFT__CHECK_PTR(old, "ffi_errno_set");
+  *old = saved_errno;
   saved_errno = value;
-  if (old != NULL)
-    *old = was;
   return 0;
 }
 
@@ -139,6 +138,8 @@ static void plan_fast(weft__ffn *f) {
     f->arg_class[i] = (uint8_t)c;
   }
   f->ret_class = (uint8_t)rc;
+  f->narrow = nsse == 0 && nint <= 3 && !is_sse(rc) &&
+              !(f->flags & WEFT_FFI_CALL_ERRNO);
   f->flags |= WEFT_FFI_CALL_FAST;
 }
 
@@ -223,6 +224,7 @@ static weft_status ffn_make(void *address, weft__ftype *ret,
   if (f == NULL)
     return weft__errno(ENOMEM, what);
   atomic_init(&f->refs, 1);
+  atomic_init(&f->closed, 0);
   f->address = address;
   f->nargs = nargs;
   f->nfixed = (flags & WEFT_FFI_CALL_VARIADIC) ? nfixed : nargs;
@@ -269,128 +271,146 @@ weft__ffn *weft__ffn_rebind(const weft__ffn *f, void *address,
   return g;
 }
 
-/* ---- fast entries ---- */
-
-typedef struct fast_entry {
-  _Atomic weft_handle h; /* the handle this describes; 0 for none */
-  _Atomic(void *) address;
-  _Atomic uint64_t args; /* 4 bits per argument, argument 0 lowest */
-  _Atomic uint32_t meta; /* ret class | nargs << 4 | errno << 9 */
-} fast_entry;
-
-#define FAST_CHUNK_BITS 12
-#define FAST_CHUNK (1u << FAST_CHUNK_BITS)
-static _Atomic(fast_entry *)
-    fast_chunks[1u << (WEFT__INDEX_BITS - FAST_CHUNK_BITS)];
-static pthread_mutex_t fast_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static fast_entry *fast_at(uint32_t index, int make) {
-  _Atomic(fast_entry *) *slot = &fast_chunks[index >> FAST_CHUNK_BITS];
-  fast_entry *c = atomic_load_explicit(slot, memory_order_acquire);
-  if (c == NULL && make) {
-    pthread_mutex_lock(&fast_mu);
-    c = atomic_load_explicit(slot, memory_order_relaxed);
-    if (c == NULL) {
-      c = calloc(FAST_CHUNK, sizeof *c); /* never freed: type-stable */
-      if (c != NULL)
-        atomic_store_explicit(slot, c, memory_order_release);
-    }
-    pthread_mutex_unlock(&fast_mu);
-  }
-  return c != NULL ? &c[index & (FAST_CHUNK - 1)] : NULL;
-}
-
-static uint32_t handle_index(weft_handle h) {
-  return (uint32_t)(h & ((1 << WEFT__INDEX_BITS) - 1));
-}
-
-static void fast_publish(weft_handle h, const weft__ffn *f) {
-  if (!(f->flags & WEFT_FFI_CALL_FAST) || f->address == NULL)
-    return;
-  fast_entry *e = fast_at(handle_index(h), 1);
-  if (e == NULL)
-    return; /* no memory: calls take the slow path */
-  uint64_t args = 0;
-  for (size_t i = 0; i < f->nargs; i++)
-    args |= (uint64_t)f->arg_class[i] << (4 * i);
-  uint32_t meta = f->ret_class | (uint32_t)f->nargs << 4 |
-                  (uint32_t)((f->flags & WEFT_FFI_CALL_ERRNO) != 0) << 9;
-  atomic_store_explicit(&e->address, f->address, memory_order_relaxed);
-  atomic_store_explicit(&e->args, args, memory_order_relaxed);
-  atomic_store_explicit(&e->meta, meta, memory_order_relaxed);
-  atomic_store_explicit(&e->h, h, memory_order_release);
-}
-
-/* Retire h's entry before its object (and slot) can be reused. */
-static void fast_retire(weft_handle h) {
-  fast_entry *e = fast_at(handle_index(h), 0);
-  if (e == NULL || atomic_load_explicit(&e->h, memory_order_relaxed) != h)
-    return;
-  atomic_store_explicit(&e->h, 0, memory_order_relaxed);
-  atomic_thread_fence(memory_order_release);
-}
-
 /* ---- the handle kind ---- */
 
-typedef struct ffn_holder {
-  weft__ffn *f;
-  weft_handle h;
-} ffn_holder;
-
-static void ffn_destroy(void *obj) {
-  ffn_holder *k = obj;
-  fast_retire(k->h);
-  weft__ffn_unref(k->f);
-  free(k);
+static void ffn_close(void *obj) {
+  weft__ffn *f = obj;
+  atomic_store_explicit(&f->closed, 1, memory_order_relaxed);
 }
 
-static const weft__kind_ops ffn_ops = {.name = "ffi_function",
-                                       .destroy = ffn_destroy};
+static void ffn_destroy(void *obj) { weft__ffn_unref(obj); }
+
+static const weft__kind_ops ffn_ops = {
+    .name = "ffi_function", .close = ffn_close, .destroy = ffn_destroy};
 
 __attribute__((constructor)) static void ffn_register(void) {
   weft__kind_register(WEFT_KIND_FFI_FUNCTION, &ffn_ops);
 }
 
 weft_status weft__ffn_handle(weft__ffn *f, weft_handle *out) {
-  ffn_holder *k = calloc(1, sizeof *k);
-  if (k == NULL) {
+  weft_status st = weft__handle_new(WEFT_KIND_FFI_FUNCTION, f, out);
+  if (st < 0)
     weft__ffn_unref(f);
-    return weft__errno(ENOMEM, "ffi_function");
-  }
-  k->f = f;
-  weft_handle h = 0;
-  weft_status st = weft__handle_new(WEFT_KIND_FFI_FUNCTION, k, &h);
-  if (st < 0) {
-    weft__ffn_unref(f);
-    free(k);
-    return st;
-  }
-  /* Nobody else has h yet: the holder and the fast entry are ours. */
-  k->h = h;
-  fast_publish(h, f);
-  *out = h;
-  return 0;
+  return st;
 }
 
 weft__ffn *weft__ffn_pin(weft_handle h, const char *what) {
-  ffn_holder *k = weft__handle_pin(h, WEFT_KIND_FFI_FUNCTION, what);
-  return k != NULL ? k->f : NULL;
+  return weft__handle_pin(h, WEFT_KIND_FFI_FUNCTION, what);
+}
+
+/* ---- the per-thread pin cache ----
+ *
+ * Pinning a handle is two atomic read-modify-writes, which cost as much
+ * as a call through libffi.  So a thread that calls a function keeps its
+ * pin: each thread has a small direct-mapped cache of the function
+ * handles it called, each entry holding one pin.  A hit costs a few
+ * plain loads and the check that the handle was not closed since (the
+ * close op sets the function's `closed`; the pin keeps it alive to be
+ * looked at).  A closed entry lets its pin go the next time the thread looks at
+ * it: on a hit of that entry, on any miss (which sweeps the whole
+ * cache), or when the thread exits.  So a closed function's memory (its
+ * cif, a few hundred bytes) can outlive weft_close until every thread
+ * that called it calls again or exits; nothing else is held (no
+ * descriptor, no library: a function does not keep its library). */
+
+#define TC_SIZE 64
+
+typedef struct tcache {
+  struct {
+    weft_handle h;
+    weft__ffn *f;
+  } e[TC_SIZE];
+} tcache;
+
+/* initial-exec: one pointer of static TLS, no __tls_get_addr per call
+ * (glibc keeps room for this much in libraries loaded by dlopen). */
+static __thread tcache *tc __attribute__((tls_model("initial-exec")));
+static pthread_key_t tc_key;
+static int tc_key_ok;
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+
+static void tc_release(tcache *c, unsigned i) {
+  weft_handle h = c->e[i].h;
+  c->e[i].h = 0;
+  c->e[i].f = NULL;
+  weft__handle_unpin(h);
+}
+
+static void tc_destroy(void *arg) {
+  tcache *c = arg;
+  if (tc == c)
+    tc = NULL;
+  for (unsigned i = 0; i < TC_SIZE; i++)
+    if (c->e[i].h != 0)
+      tc_release(c, i);
+  free(c);
+}
+
+static void tc_key_make(void) {
+  tc_key_ok = pthread_key_create(&tc_key, tc_destroy) == 0;
+}
+
+static tcache *tc_make(void) {
+  pthread_once(&tc_once, tc_key_make);
+  if (!tc_key_ok)
+    return NULL;
+  tcache *c = calloc(1, sizeof *c);
+  if (c == NULL || pthread_setspecific(tc_key, c) != 0) {
+    free(c);
+    return NULL;
+  }
+  tc = c;
+  return c;
+}
+
+/* Pin fn into the cache (or, with no cache, set *pinned so the caller
+ * unpins).  NULL with WEFT_EBADHANDLE recorded for a bad handle. */
+static __attribute__((noinline)) weft__ffn *tc_miss(weft_handle fn,
+                                                    int *pinned) {
+  tcache *c = tc != NULL ? tc : tc_make();
+  weft__ffn *f = weft__handle_pin(fn, WEFT_KIND_FFI_FUNCTION, "ffi_call");
+  if (f == NULL)
+    return NULL;
+  if (c == NULL) {
+    *pinned = 1;
+    return f;
+  }
+  for (unsigned i = 0; i < TC_SIZE; i++)
+    if (c->e[i].h != 0 &&
+        atomic_load_explicit(&c->e[i].f->closed, memory_order_relaxed))
+      tc_release(c, i);
+  unsigned i = (unsigned)fn & (TC_SIZE - 1);
+  if (c->e[i].h != 0)
+    tc_release(c, i);
+  c->e[i].h = fn;
+  c->e[i].f = f;
+  return f;
+}
+
+/* The function behind fn for a call, kept alive by the cache (or by a pin
+ * that *pinned tells the caller to drop). */
+static inline weft__ffn *call_pin(weft_handle fn, int *pinned) {
+  tcache *c = tc;
+  if (c != NULL) {
+    unsigned i = (unsigned)fn & (TC_SIZE - 1);
+    if (c->e[i].h == fn) {
+      weft__ffn *f = c->e[i].f;
+      if (!atomic_load_explicit(&f->closed, memory_order_relaxed))
+        return f;
+      tc_release(c, i);
+    }
+  }
+  return tc_miss(fn, pinned);
 }
 
 /* ---- making functions ---- */
 
-WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
-                                           const weft_handle *argtypes,
-                                           size_t nargs, size_t nfixed, int abi,
-                                           int flags, weft_handle *out) {
-  static const char what[] = "ffi_function_new";
-  WEFT__CHECK_PTR(out, what);
+/* The flag, abi and count checks of weft_ffi_function_new. */
+static weft_status check_shape(size_t nargs, size_t nfixed, int abi, int flags,
+                               const char *what) {
   if (flags & ~KNOWN_FLAGS)
     return weft__error(WEFT_EVALUE, 0, "%s: unknown flags 0x%x", what,
                        (unsigned)(flags & ~KNOWN_FLAGS));
-  if (nargs > 0 && argtypes == NULL)
-    return weft__error(WEFT_EVALUE, 0, "%s: argtypes is NULL with nargs %zu",
-                       what, nargs);
   if (nargs > MAX_ARGS)
     return weft__error(WEFT_EVALUE, 0, "%s: %zu arguments (at most %d)", what,
                        nargs, MAX_ARGS);
@@ -399,7 +419,22 @@ WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
                        what, nfixed, nargs);
   if (abi < 0 || (abi != 0 && (abi <= FFI_FIRST_ABI || abi >= FFI_LAST_ABI)))
     return weft__error(WEFT_EVALUE, 0, "%s: unknown abi %d", what, abi);
-  weft__ftype **types = calloc(nargs + 1, sizeof *types);
+  return 0;
+}
+
+WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
+                                           const weft_handle *argtypes,
+                                           size_t nargs, size_t nfixed, int abi,
+                                           int flags, weft_handle *out) {
+  static const char what[] = "ffi_function_new";
+  WEFT__CHECK_PTR(out, what);
+  if (nargs > 0 && argtypes == NULL)
+    return weft__error(WEFT_EVALUE, 0, "%s: argtypes is NULL with nargs %zu",
+                       what, nargs);
+  /* Handles first (a bad one is WEFT_EBADHANDLE whatever else is wrong),
+   * then the shape, then the types' own checks. */
+  size_t limit = nargs <= MAX_ARGS ? nargs : MAX_ARGS + 1;
+  weft__ftype **types = calloc(limit + 1, sizeof *types);
   if (types == NULL)
     return weft__errno(ENOMEM, what);
   weft_status st = 0;
@@ -408,13 +443,15 @@ WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
                                   : weft__ftype_pin(restype, what);
   if (ret == NULL)
     st = WEFT__PIN_FAILED;
-  for (; st == 0 && pinned < nargs; pinned++) {
+  for (; st == 0 && pinned < limit && pinned < nargs; pinned++) {
     types[pinned] = weft__ftype_pin(argtypes[pinned], what);
     if (types[pinned] == NULL)
       st = WEFT__PIN_FAILED;
   }
-  if (st < 0 && pinned > 0)
+  if (st < 0 && pinned > 0 && types[pinned - 1] == NULL)
     pinned--; /* the one that failed is not pinned */
+  if (st == 0)
+    st = check_shape(nargs, nfixed, abi, flags, what);
   weft__ffn *f = NULL;
   if (st == 0)
     st = ffn_make(address, ret, types, nargs, nfixed, abi, flags, NULL, &f,
@@ -478,6 +515,13 @@ WEFT_API weft_status weft_ffi_library_function(weft_handle lib,
   if (flags & ~KNOWN_FLAGS)
     return weft__error(WEFT_EVALUE, 0, "%s: unknown flags 0x%x", what,
                        (unsigned)(flags & ~KNOWN_FLAGS));
+  /* The library first: a bad handle is WEFT_EBADHANDLE whatever the
+   * signature says. */
+  if (lib != 0) {
+    if (weft__handle_pin(lib, WEFT_KIND_FFI_LIBRARY, what) == NULL)
+      return WEFT__PIN_FAILED;
+    weft__handle_unpin(lib);
+  }
   weft__fsig sig;
   weft_status st = weft__fsig_parse(signature, &sig, what);
   if (st < 0)
@@ -514,6 +558,48 @@ WEFT_API weft_status weft_ffi_library_function(weft_handle lib,
 typedef int64_t (*fast_int_fn)(INT_PARAMS, SSE_PARAMS);
 typedef double (*fast_double_fn)(INT_PARAMS, SSE_PARAMS);
 typedef float (*fast_float_fn)(INT_PARAMS, SSE_PARAMS);
+typedef int64_t (*fast_int3_fn)(int64_t, int64_t, int64_t);
+
+/* An integer argument of class c at p, widened to 64 bits. */
+static inline int64_t int_load(int c, const void *p) {
+  switch (c) {
+  case FC_S1: {
+    int8_t x;
+    memcpy(&x, p, 1);
+    return x;
+  }
+  case FC_S2: {
+    int16_t x;
+    memcpy(&x, p, 2);
+    return x;
+  }
+  case FC_S4: {
+    int32_t x;
+    memcpy(&x, p, 4);
+    return x;
+  }
+  case FC_U1: {
+    uint8_t x;
+    memcpy(&x, p, 1);
+    return x;
+  }
+  case FC_U2: {
+    uint16_t x;
+    memcpy(&x, p, 2);
+    return x;
+  }
+  case FC_U4: {
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return x;
+  }
+  default: {
+    int64_t x;
+    memcpy(&x, p, 8);
+    return x;
+  }
+  }
+}
 
 /* Load an argument of class c from p into the registers' arrays. */
 static inline void fast_load(int c, const void *p, int64_t *ints, size_t *ni,
@@ -594,50 +680,57 @@ static inline void fast_store(int c, int64_t r, void *ret) {
   }
 }
 
-/* 1 if the call was made, 0 to take the slow path. */
-static inline int fast_call(weft_handle fn, void *ret, void **args,
-                            weft_status *st) {
-  fast_entry *e = fast_at(handle_index(fn), 0);
-  if (e == NULL || atomic_load_explicit(&e->h, memory_order_acquire) != fn)
-    return 0;
-  void *address = atomic_load_explicit(&e->address, memory_order_relaxed);
-  uint64_t classes = atomic_load_explicit(&e->args, memory_order_relaxed);
-  uint32_t meta = atomic_load_explicit(&e->meta, memory_order_relaxed);
-  atomic_thread_fence(memory_order_acquire);
-  if (atomic_load_explicit(&e->h, memory_order_relaxed) != fn)
-    return 0;
-  size_t nargs = (meta >> 4) & 31;
-  int rc = (int)(meta & 15);
+/* The call itself, through the prototype of the widest shape or, for
+ * up to three integer arguments and no floating ones (most calls), of a
+ * narrow one that loads fewer registers. */
+/* Up to three integer arguments and no floating ones, the most common
+ * shape: three registers straight from the arguments, no arrays. */
+static inline __attribute__((always_inline)) weft_status
+fast_call_narrow(const weft__ffn *f, void *ret, void **args) {
+  int64_t a0 = 0, a1 = 0, a2 = 0;
+  switch (f->nargs) {
+  case 3:
+    a2 = int_load(f->arg_class[2], args[2]);
+    /* fall through */
+  case 2:
+    a1 = int_load(f->arg_class[1], args[1]);
+    /* fall through */
+  case 1:
+    a0 = int_load(f->arg_class[0], args[0]);
+    /* fall through */
+  default:
+    break;
+  }
+  int64_t r = ((fast_int3_fn)f->address)(a0, a1, a2);
+  if (ret != NULL && f->ret_class != FC_NONE)
+    fast_store(f->ret_class, r, ret);
+  return 0;
+}
+
+static __attribute__((noinline)) weft_status fast_call(const weft__ffn *f,
+                                                       void *ret, void **args) {
   int64_t ints[FAST_INTS] = {0};
   double sse[FAST_SSE] = {0};
   size_t ni = 0, ns = 0;
-  if (nargs > 0 && args == NULL) {
-    *st = weft__error(WEFT_EVALUE, 0, "ffi_call: args is NULL");
-    return 1;
-  }
-  for (size_t i = 0; i < nargs; i++) {
-    if (args[i] == NULL) {
-      *st = weft__error(WEFT_EVALUE, 0, "ffi_call: args[%zu] is NULL", i);
-      return 1;
-    }
-    fast_load((int)(classes >> (4 * i)) & 15, args[i], ints, &ni, sse, &ns);
-  }
-  int use_errno = (meta >> 9) & 1;
+  for (size_t i = 0; i < f->nargs; i++)
+    fast_load(f->arg_class[i], args[i], ints, &ni, sse, &ns);
+  int use_errno = f->flags & WEFT_FFI_CALL_ERRNO;
   int keep = 0;
   if (use_errno) {
     keep = errno;
     errno = saved_errno;
   }
+  int rc = f->ret_class;
   if (rc == FC_F64) {
-    double r = ((fast_double_fn)address)(INT_ARGS(ints), SSE_ARGS(sse));
+    double r = ((fast_double_fn)f->address)(INT_ARGS(ints), SSE_ARGS(sse));
     if (ret != NULL)
       memcpy(ret, &r, sizeof r);
   } else if (rc == FC_F32) {
-    float r = ((fast_float_fn)address)(INT_ARGS(ints), SSE_ARGS(sse));
+    float r = ((fast_float_fn)f->address)(INT_ARGS(ints), SSE_ARGS(sse));
     if (ret != NULL)
       memcpy(ret, &r, sizeof r);
   } else {
-    int64_t r = ((fast_int_fn)address)(INT_ARGS(ints), SSE_ARGS(sse));
+    int64_t r = ((fast_int_fn)f->address)(INT_ARGS(ints), SSE_ARGS(sse));
     if (ret != NULL && rc != FC_NONE)
       fast_store(rc, r, ret);
   }
@@ -645,90 +738,113 @@ static inline int fast_call(weft_handle fn, void *ret, void **args,
     saved_errno = errno;
     errno = keep;
   }
-  *st = 0;
-  return 1;
+  return 0;
 }
 #endif
 
-/* The slow path: libffi, with the handle pinned. */
-static weft_status slow_call(weft_handle fn, void *ret, void **args) {
-  static const char what[] = "ffi_call";
-  weft__ffn *f = weft__ffn_pin(fn, what);
-  if (f == NULL)
-    return WEFT__PIN_FAILED;
-  weft_status st = 0;
-  if (f->address == NULL) {
-    st =
-        weft__error(WEFT_ESTATE, 0,
-                    "%s: the function has no address (a signature only)", what);
-    goto out;
+/* Copy a result libffi left in buf to ret: a small integer was widened
+ * to a whole ffi_arg (its value is the low bytes of the number). */
+static void result_out(const weft__ftype *t, const void *buf, void *ret) {
+  if (t->size < sizeof(ffi_arg) &&
+      (t->kind == WEFT_FFI_KIND_SINT || t->kind == WEFT_FFI_KIND_UINT)) {
+    ffi_arg a;
+    memcpy(&a, buf, sizeof a);
+    uint8_t b1 = (uint8_t)a;
+    uint16_t b2 = (uint16_t)a;
+    uint32_t b4 = (uint32_t)a;
+    if (t->size == 1)
+      memcpy(ret, &b1, 1);
+    else if (t->size == 2)
+      memcpy(ret, &b2, 2);
+    else
+      memcpy(ret, &b4, 4);
+  } else {
+    memcpy(ret, buf, t->size);
   }
-  if (f->nargs > 0 && args == NULL) {
-    st = weft__error(WEFT_EVALUE, 0, "%s: args is NULL", what);
-    goto out;
-  }
-  for (size_t i = 0; i < f->nargs; i++)
-    if (args[i] == NULL) {
-      st = weft__error(WEFT_EVALUE, 0, "%s: args[%zu] is NULL", what, i);
-      goto out;
-    }
-  /* libffi writes a whole register for small results and may write the
-   * registers of a small struct whole: give it room, copy out the size. */
-  size_t room = weft__fret_room(f->ret);
+}
+
+/* The libffi path. */
+static __attribute__((noinline)) weft_status slow_call(const weft__ffn *f,
+                                                       void *ret, void **args) {
+  /* libffi writes exactly a float, double or long double, a whole
+   * ffi_arg for any integer, and for a struct returned in registers
+   * possibly whole registers: a result of exactly one ffi_arg or a float
+   * goes straight to ret, the others through room of our own. */
+  const weft__ftype *t = f->ret;
+  int direct =
+      ret != NULL &&
+      (t->kind == WEFT_FFI_KIND_FLOAT ||
+       ((t->kind == WEFT_FFI_KIND_SINT || t->kind == WEFT_FFI_KIND_UINT ||
+         t->kind == WEFT_FFI_KIND_POINTER) &&
+        t->size == sizeof(ffi_arg)));
   _Alignas(16) unsigned char local[64];
-  void *buf = room <= sizeof local ? local : ret;
   unsigned char *heap = NULL;
-  if (buf == NULL) {
-    heap = malloc(room);
-    if (heap == NULL) {
-      st = weft__errno(ENOMEM, what);
-      goto out;
+  void *buf = direct ? ret : local;
+  if (!direct && weft__fret_room(t) > sizeof local) {
+    if (ret != NULL) {
+      buf = ret; /* a large struct: returned through memory, exactly */
+    } else {
+      heap = malloc(t->size);
+      if (heap == NULL)
+        return weft__errno(ENOMEM, "ffi_call");
+      buf = heap;
     }
-    buf = heap;
   }
   int keep = 0;
   if (f->flags & WEFT_FFI_CALL_ERRNO) {
     keep = errno;
     errno = saved_errno;
   }
-  ffi_call(&f->cif, FFI_FN(f->address), buf, args);
+  ffi_call((ffi_cif *)&f->cif, FFI_FN(f->address), buf, args);
   if (f->flags & WEFT_FFI_CALL_ERRNO) {
     saved_errno = errno;
     errno = keep;
   }
-  if (ret != NULL && buf != ret && f->ret->size > 0) {
-    if (f->ret->size < sizeof(ffi_arg) &&
-        (f->ret->kind == WEFT_FFI_KIND_SINT ||
-         f->ret->kind == WEFT_FFI_KIND_UINT)) {
-      /* A widened integer: its low bytes, in memory order. */
-      ffi_arg a;
-      memcpy(&a, buf, sizeof a);
-      uint64_t v = a;
-      uint8_t b1 = (uint8_t)v;
-      uint16_t b2 = (uint16_t)v;
-      uint32_t b4 = (uint32_t)v;
-      memcpy(ret,
-             f->ret->size == 1   ? (void *)&b1
-             : f->ret->size == 2 ? (void *)&b2
-                                 : (void *)&b4,
-             f->ret->size);
-    } else {
-      memcpy(ret, buf, f->ret->size);
-    }
-  }
-  free(heap);
-out:
-  weft__handle_unpin(fn);
-  return st;
+  if (buf == local && ret != NULL && t->size > 0)
+    result_out(t, buf, ret);
+  if (heap != NULL)
+    free(heap);
+  return 0;
+}
+
+static __attribute__((noinline)) weft_status call_refused(const weft__ffn *f,
+                                                          void **args) {
+  static const char what[] = "ffi_call";
+  if (f->address == NULL)
+    return weft__error(WEFT_ESTATE, 0,
+                       "%s: the function has no address (a signature only)",
+                       what);
+  if (args == NULL)
+    return weft__error(WEFT_EVALUE, 0, "%s: args is NULL", what);
+  for (size_t i = 0; i < f->nargs; i++)
+    if (args[i] == NULL)
+      return weft__error(WEFT_EVALUE, 0, "%s: args[%zu] is NULL", what, i);
+  return 0;
 }
 
 WEFT_API weft_status weft_ffi_call(weft_handle fn, void *ret, void **args) {
-#if FAST_PATH
-  weft_status st;
-  if (fast_call(fn, ret, args, &st))
+  int pinned = 0;
+  const weft__ffn *f = call_pin(fn, &pinned);
+  if (f == NULL)
+    return WEFT__PIN_FAILED;
+  int ok = f->address != NULL && (f->nargs == 0 || args != NULL);
+  for (size_t i = 0; ok && i < f->nargs; i++)
+    ok = args[i] != NULL;
+  if (__builtin_expect(pinned, 0)) {
+    /* No cache for this thread (out of memory): pin per call. */
+    weft_status st = !ok ? call_refused(f, args) : slow_call(f, ret, args);
+    weft__handle_unpin(fn);
     return st;
+  }
+  if (!ok)
+    return call_refused(f, args);
+#if FAST_PATH
+  if (f->narrow)
+    return fast_call_narrow(f, ret, args);
+  if (f->flags & WEFT_FFI_CALL_FAST)
+    return fast_call(f, ret, args); /* a tail call: no frame here */
 #endif
-  return slow_call(fn, ret, args);
+  return slow_call(f, ret, args);
 }
 
 /* ---- queries ---- */
