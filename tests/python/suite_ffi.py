@@ -417,6 +417,21 @@ class Calls(unittest.TestCase):
         with self.assertRaises(C.ArgumentError):
             labs(2 ** 64)
 
+    def test_loaders_and_variables(self):
+        lib = C.cdll.LoadLibrary(LIBC)
+        self.assertIsInstance(lib, CDLL)
+        self.assertIsInstance(C.pydll.LoadLibrary(LIBC), PyDLL)
+        env = c_void_p.in_dll(lib, "environ")
+        self.assertTrue(env.value)
+        first = POINTER(c_char_p).from_address(addressof(env))[0]
+        self.assertIn(b"=", first)
+        strlen = lib.strlen
+        self.assertIs(lib.strlen, strlen)  # attributes are cached
+        self.assertIsNot(lib["strlen"], strlen)  # items are not
+        addr = cast(strlen, c_void_p).value
+        f = CFUNCTYPE(c_size_t, c_char_p)(addr)
+        self.assertEqual(f(b"seven!!"), 7)
+
     def test_strings_and_pointers_out(self):
         strchr = self.func("strchr", c_char_p, c_char_p, c_int)
         self.assertEqual(strchr(b"weft.ctypes", ord(".")), b".ctypes")
