@@ -1802,12 +1802,16 @@ static int weft_py_fn_type_ready(void) {
 }
 
 /* A closure's handler for weft.ctypes: the cell is (callable, codes,
- * retsize); C's arguments become Python values by codes[1:], the
- * callable's result the C result by codes[0] (an X result from a
- * bytes-like object of retsize bytes).  It runs on whatever thread C
- * calls from, taking the GIL (weft_py_enter).  An exception, in the
- * callable or in converting its result, goes to sys.unraisablehook and
- * the result stays zero, as in ctypes. */
+ * retsize) or (callable, codes, retsize, convs, after, rconv); C's
+ * arguments become Python values by codes[1:] (then convs[i](value) where
+ * convs[i] is not None), the callable's result (through rconv, if not
+ * None) the C result by codes[0] (an X result from a bytes-like object of
+ * retsize bytes).  An argument still referenced once the callable has
+ * returned is given to after[i], if not None (a pointer over C's memory
+ * then takes memory of its own).  It runs on whatever thread C calls
+ * from, taking the GIL (weft_py_enter).  An exception, in the callable
+ * or in converting, goes to sys.unraisablehook and the result stays
+ * zero, as in ctypes. */
 static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
   PyGILState_STATE gs;
   if (!weft_py_enter(&gs))
@@ -1821,6 +1825,10 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
   const char *codes = PyBytes_AS_STRING(PyTuple_GET_ITEM(cell, 1));
   Py_ssize_t n = PyBytes_GET_SIZE(PyTuple_GET_ITEM(cell, 1)) - 1, i;
   size_t retsize = PyLong_AsSize_t(PyTuple_GET_ITEM(cell, 2));
+  int parts = PyTuple_GET_SIZE(cell) == 6;
+  PyObject *convs = parts ? PyTuple_GET_ITEM(cell, 3) : Py_None;
+  PyObject *after = parts ? PyTuple_GET_ITEM(cell, 4) : Py_None;
+  PyObject *rconv = parts ? PyTuple_GET_ITEM(cell, 5) : Py_None;
   PyObject *stack[WEFT_PY_FFI_STACK];
   PyObject **values =
       n > WEFT_PY_FFI_STACK ? PyMem_Malloc((size_t)n * sizeof *values) : stack;
@@ -1830,11 +1838,36 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
     n = 0;
   }
   for (i = 0; values != NULL && i < n; i++) {
-    if ((values[i] = weft_py_ffi_to_python(codes[i + 1], args[i])) == NULL)
+    PyObject *v = weft_py_ffi_to_python(codes[i + 1], args[i]);
+    PyObject *conv = convs != Py_None ? PyTuple_GET_ITEM(convs, i) : Py_None;
+    if (v != NULL && conv != Py_None) {
+      PyObject *c = PyObject_CallOneArg(conv, v);
+      Py_DECREF(v);
+      v = c;
+    }
+    if ((values[i] = v) == NULL)
       break;
   }
-  if (values != NULL && i == n)
+  if (values != NULL && i == n) {
     r = PyObject_Vectorcall(fn, values, (size_t)n, NULL);
+    for (Py_ssize_t k = 0; after != Py_None && k < n; k++) {
+      PyObject *f = PyTuple_GET_ITEM(after, k);
+      if (f != Py_None && Py_REFCNT(values[k]) > 1) {
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        PyObject *d = PyObject_CallOneArg(f, values[k]);
+        if (d == NULL)
+          PyErr_WriteUnraisable(f);
+        Py_XDECREF(d);
+        PyErr_Restore(et, ev, tb);
+      }
+    }
+  }
+  if (r != NULL && rconv != Py_None) {
+    PyObject *c = PyObject_CallOneArg(rconv, r);
+    Py_DECREF(r);
+    r = c;
+  }
   if (r == NULL) {
     PyErr_WriteUnraisable(fn);
   } else if (ret != NULL && codes[0] != 'v') {
@@ -1862,19 +1895,21 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
   PyGILState_Release(gs);
 }
 
-/* ffi_closure_new_py(signature, callable, codes, retsize): a closure of
- * the signature function whose calls run callable (weft_py_ffi_closure_
- * handler); (closure handle, cell).  The cell stays registered until
- * forget(cell), after the closure is closed. */
+/* ffi_closure_new_py(signature, callable, codes, retsize[, convs, after,
+ * rconv]): a closure of the signature function whose calls run callable
+ * (weft_py_ffi_closure_handler); (closure handle, cell).  The cell stays
+ * registered until forget(cell), after the closure is closed. */
 static PyObject *weft_py_ffi_closure_new(PyObject *self, PyObject *args) {
   (void)self;
   long long sig;
-  PyObject *fn, *codes;
+  PyObject *fn, *codes, *convs = Py_None, *after = Py_None, *rconv = Py_None;
   Py_ssize_t retsize;
-  if (!PyArg_ParseTuple(args, "LOO!n:ffi_closure_new_py", &sig, &fn,
-                        &PyBytes_Type, &codes, &retsize))
+  if (!PyArg_ParseTuple(args, "LOO!n|OOO:ffi_closure_new_py", &sig, &fn,
+                        &PyBytes_Type, &codes, &retsize, &convs, &after,
+                        &rconv))
     return NULL;
-  if (PyBytes_GET_SIZE(codes) < 1) {
+  Py_ssize_t n = PyBytes_GET_SIZE(codes) - 1;
+  if (n < 0) {
     PyErr_SetString(PyExc_ValueError, "codes: at least the result's");
     return NULL;
   }
@@ -1883,7 +1918,18 @@ static PyObject *weft_py_ffi_closure_new(PyObject *self, PyObject *args) {
                  Py_TYPE(fn)->tp_name);
     return NULL;
   }
-  PyObject *cell = Py_BuildValue("(OOn)", fn, codes, retsize);
+  if ((convs != Py_None &&
+       (!PyTuple_Check(convs) || PyTuple_GET_SIZE(convs) != n)) ||
+      (after != Py_None &&
+       (!PyTuple_Check(after) || PyTuple_GET_SIZE(after) != n))) {
+    PyErr_SetString(PyExc_TypeError,
+                    "convs and after: None or a tuple, one per argument");
+    return NULL;
+  }
+  int parts = convs != Py_None || after != Py_None || rconv != Py_None;
+  PyObject *cell =
+      parts ? Py_BuildValue("(OOnOOO)", fn, codes, retsize, convs, after, rconv)
+            : Py_BuildValue("(OOn)", fn, codes, retsize);
   if (cell == NULL)
     return NULL;
   /* registered before the closure exists: C can call it at once */
@@ -1903,6 +1949,49 @@ static PyObject *weft_py_ffi_closure_new(PyObject *self, PyObject *args) {
   return Py_BuildValue("(LN)", (long long)h, cell);
 }
 
+/* ffi_read_through(address, offset, code): the scalar of ctypes code at
+ * offset from the pointer stored at address (p[i] of a POINTER(T) of a
+ * fundamental), through weft_ffi_read_int / read_double; ValueError for
+ * a NULL pointer. */
+static PyObject *weft_py_ffi_read_through(PyObject *self, PyObject *const *a,
+                                          Py_ssize_t na) {
+  (void)self;
+  if (na != 3) {
+    PyErr_SetString(PyExc_TypeError, "ffi_read_through(address, offset, code)");
+    return NULL;
+  }
+  void *address = PyLong_AsVoidPtr(a[0]);
+  Py_ssize_t offset = PyLong_AsSsize_t(a[1]);
+  long code = PyLong_AsLong(a[2]);
+  if (PyErr_Occurred())
+    return NULL;
+  int64_t p;
+  weft_status st = weft_ffi_read_int(address, 0, 'P', &p);
+  if (st < 0) {
+    weft_py_raise(st);
+    return NULL;
+  }
+  if (p == 0) {
+    PyErr_SetString(PyExc_ValueError, "NULL pointer access");
+    return NULL;
+  }
+  void *at = (char *)(intptr_t)p + offset;
+  if (code == 'f' || code == 'd' || code == 'g') {
+    double d;
+    if ((st = weft_ffi_read_double(at, 0, (int)code, &d)) < 0) {
+      weft_py_raise(st);
+      return NULL;
+    }
+    return PyFloat_FromDouble(d);
+  }
+  int64_t v;
+  if ((st = weft_ffi_read_int(at, 0, (int)code, &v)) < 0) {
+    weft_py_raise(st);
+    return NULL;
+  }
+  return PyLong_FromLongLong(v);
+}
+
 /* ffi_buffer_address(obj): the address of a bytes-like object's bytes
  * (good while obj lives and is not resized). */
 static PyObject *weft_py_ffi_buffer_address(PyObject *self, PyObject *o) {
@@ -1920,6 +2009,10 @@ static PyMethodDef weft_py_ffi_methods[] = {
      METH_FASTCALL, "ffi_call_py(fn, codes, args[, ret]): weft.ctypes' call"},
     {"ffi_closure_new_py", weft_py_ffi_closure_new, METH_VARARGS,
      "ffi_closure_new_py(signature, callable, codes, retsize)"},
+    {"ffi_read_through", (PyCFunction)(void (*)(void))weft_py_ffi_read_through,
+     METH_FASTCALL,
+     "ffi_read_through(address, offset, code): *(*address + "
+     "offset)"},
     {"ffi_buffer_address", weft_py_ffi_buffer_address, METH_O,
      "ffi_buffer_address(obj): the address of a buffer's bytes"},
     {NULL, NULL, 0, NULL}};

@@ -71,6 +71,7 @@ if backend == "swig":
     call = _sw.ffi_call_py
     FuncBase = _sw.FuncBase
     buffer_address = _sw.ffi_buffer_address
+    read_through = _sw.ffi_read_through
     closure_new = _sw.ffi_closure_new_py
     closure_address = lib.ffi_closure_address
     function_new = lib.ffi_function_new
@@ -101,7 +102,7 @@ else:
                               struct_set_int, struct_get_double,
                               struct_set_double, read_int, write_int,
                               read_double, write_double, memmove, memset,
-                              string_at, FuncBase)
+                              string_at, FuncBase, read_through)
 
 __all__ = ["call", "FuncBase", "buffer_address", "closure_new",
            "closure_address", "closure_forget", "function_new", "errno_get",

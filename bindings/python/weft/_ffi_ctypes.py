@@ -128,6 +128,17 @@ def write_double(address, offset, code, value):
     _check(_f_write_double(address, offset, code, value))
 
 
+def read_through(address, offset, code):
+    """The scalar of code at offset from the pointer stored at address
+    (the SWIG module's ffi_read_through)."""
+    p = read_int(address, 0, 80) & ((1 << 64) - 1)
+    if not p:
+        raise ValueError("NULL pointer access")
+    if code in (102, 100, 103):  # f d g
+        return read_double(p, offset, code)
+    return read_int(p, offset, code)
+
+
 def memmove(dst, src, size):
     _check(_f_memmove(dst, src, size))
 

@@ -69,6 +69,7 @@ _read_int = _ffi.read_int
 _read_double = _ffi.read_double
 _write_int = _ffi.write_int
 _buffer_address = _ffi.buffer_address
+_read_through = _ffi.read_through
 
 
 class ArgumentError(TypeError):
@@ -690,16 +691,10 @@ class _Pointer(_CData, metaclass=_PointerMeta):
 
     def __getitem__(self, index):
         if index.__class__ is int:
-            p = _read_int(self._b_addr_, 0, 80)
-            if p:
-                t = self._type_
-                k = t._wread_
-                if k == 1:
-                    return _read_int(p & _U64, index * t._wsize_,
+            t = self._type_
+            if t._wread_:
+                return _read_through(self._b_addr_, index * t._wsize_,
                                      t._wcodeord_)
-                if k == 2:
-                    return _read_double(p & _U64, index * t._wsize_,
-                                        t._wcodeord_)
         if isinstance(index, slice):
             if index.stop is None:
                 raise ValueError("slice stop is required")
@@ -1816,14 +1811,21 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
             if issubclass(t, (_Pointer, Array)):
                 c = "X"  # the address of C's pointer (see _callback_handler)
             codes.append(c)
-        if direct:
-            handler = fn
-        else:
-            handler = _callback_handler(fn, argtypes, rt)
         retsize = _type_size(rt) if isinstance(rt, _CDataMeta) else 0
+        codes = "".join(codes).encode("ascii")
         try:
-            self._closure = _ffi.closure_new(
-                sig, handler, "".join(codes).encode("ascii"), retsize)
+            if direct:
+                self._closure = _ffi.closure_new(sig, fn, codes, retsize)
+            elif _ffi.backend == "swig":
+                convs, after, rconv = _callback_parts(argtypes, rt)
+                self._closure = _ffi.closure_new(
+                    sig, fn, codes, retsize, tuple(convs), tuple(after),
+                    rconv)
+            else:
+                handler = _callback_handler(fn, *_callback_parts(argtypes,
+                                                                 rt))
+                self._closure = _ffi.closure_new(sig, handler, codes,
+                                                 retsize)
         finally:
             _ffi.close(sig)
         self._callable = fn
@@ -1849,10 +1851,13 @@ _FUNCFLAG_USE_LASTERROR = 16
 _FUNCFLAG_PYTHONAPI = 4
 
 
-def _callback_handler(fn, argtypes, rt):
-    """The Python function a closure runs when some argument or the result
-    needs more than a scalar's conversion: arguments as ctypes gives them
-    to a callback, the result as C wants it."""
+def _callback_parts(argtypes, rt):
+    """What a closure does around its callable when some argument or the
+    result needs more than a scalar's conversion: (convs, after, rconv),
+    per argument None or the conversion of the value C's code gave to the
+    argument ctypes gives a callback, per argument None or what to do
+    with an argument the callable kept (_detach), and None or the
+    conversion of the callable's result to what C's code takes."""
     convs = []
     views = []
     for t in argtypes:
@@ -1901,6 +1906,15 @@ def _callback_handler(fn, argtypes, rt):
         elif issubclass(rt, _SimpleCData) and not rt._wplain_:
             def rconv(r, rt=rt):
                 return r.value if isinstance(r, rt) else r
+
+    after = [_detach if i in views else None for i in range(len(convs))]
+    return convs, after, rconv
+
+
+def _callback_handler(fn, convs, after, rconv):
+    """_callback_parts around fn, in Python (the SWIG module does it in
+    C)."""
+    views = [i for i, a in enumerate(after) if a is not None]
 
     def handler(*values):
         args = [c(v) if c is not None else v for c, v in zip(convs, values)]
