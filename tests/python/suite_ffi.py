@@ -702,6 +702,23 @@ class Callbacks(unittest.TestCase):
         self.assertIsInstance(r, Pt)
         self.assertEqual((r.x, r.y), (40, 3.0))
 
+    def test_function_pointers_in_structs_and_unions_by_value(self):
+        CB = CFUNCTYPE(c_int, c_int)
+
+        class S(Structure):
+            _fields_ = [("f", CB), ("x", c_int)]
+        s = S(CB(lambda v: v * 3), 5)
+        self.assertEqual((s.f(7), s.x), (21, 5))  # s keeps the closure
+        s.f = None
+        self.assertFalse(s.f)
+
+        class U(Union):
+            _fields_ = [("i", c_int), ("f", c_float)]
+        ident = CFUNCTYPE(U, U)(lambda u: u)
+        u = U()
+        u.f = 1.5
+        self.assertEqual(ident(u).f, 1.5)
+
     def test_an_exception_in_a_callback_is_unraisable_and_returns_zero(self):
         CB = CFUNCTYPE(c_int, c_int)
 
