@@ -735,6 +735,25 @@ class Callbacks(unittest.TestCase):
         self.assertEqual(len(got), 1)
         self.assertIsInstance(got[0].exc_value, RuntimeError)
 
+    def test_closures_and_functions_leave_nothing_behind(self):
+        import gc
+
+        def registered():
+            if weft.backend == "swig":
+                return weft.lib.cell_count()
+            from weft import _ffi_ctypes
+            return len(_ffi_ctypes._closures)
+        CB = CFUNCTYPE(c_int, POINTER(c_int))
+        gc.collect()
+        before = registered()
+        made = [CB(lambda p: p[0]) for _ in range(50)]
+        self.assertEqual(registered(), before + 50)
+        for f in made[:5]:
+            self.assertEqual(f(pointer(c_int(4))), 4)
+        del made, f
+        gc.collect()
+        self.assertEqual(registered(), before)
+
     def test_a_callback_is_released_with_its_object(self):
         import gc
         import weakref
