@@ -505,6 +505,15 @@ class Calls(unittest.TestCase):
         class Wrapped(object):
             _as_parameter_ = -11
         self.assertEqual(labs(Wrapped()), 11)
+        buf = create_string_buffer(16)
+        snprintf = self.func("snprintf", c_int, c_char_p, c_size_t, c_char_p)
+
+        class Short(object):
+            def __init__(self, v):
+                self._as_parameter_ = c_short(v)
+        for v in (3, -4):  # extra arguments: promoted, never a kept plan
+            snprintf(buf, 16, b"%d", Short(v))
+            self.assertEqual(buf.value, b"%d" % v)
 
     def test_errno(self):
         open_ = self.func("open", c_int, c_char_p, c_int)

@@ -1597,6 +1597,7 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
             self._h = 0
             self._fast = None
             self._shapes = {}
+            self.__dict__.pop("_plans", None)
         for h in old:
             if h:
                 try:
@@ -1702,14 +1703,60 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
     def _call_converted(self, args):
         """A call the fast path declined: convert every argument by its
         argtype's from_param (ctypes' rules), extra ones by the default
-        promotions (a variadic call shape), then call strictly."""
+        promotions (a variadic call shape), then call strictly.  What a
+        call does depends only on its arguments' Python types: it is kept
+        as a plan by those types, and the next call with the same ones
+        only runs the conversions the plan lists."""
         if self._fast is None:
             self._prepare()
-        argtypes = self._argtypes
+        plans = self.__dict__.get("_plans")
+        key = tuple([a.__class__ for a in args])
+        plan = plans.get(key) if plans is not None else None
+        if plan is None:
+            plan, args = self._plan(args, key)
+        h, codes, steps = plan
         keep = []
-        values = []
+        if steps:
+            values = list(args)
+            for i, kind, t in steps:
+                a = values[i]
+                if kind == 4:  # an array or struct: its bytes' address
+                    values[i] = a._b_addr_
+                    continue
+                if kind == 5:  # a pointer: its value
+                    values[i] = _read_int(a._b_addr_, 0, 80) & _U64
+                    continue
+                if kind == 2:  # an int with no argtype: a C int, if it fits
+                    if not -(1 << 63) <= a < (1 << 64):
+                        raise ArgumentError("argument %d: OverflowError: int "
+                                            "too long to convert" % (i + 1))
+                    continue
+                if kind == 3:  # a fundamental C's default promotions widen
+                    a = _promoted(a)
+                values[i] = self._convert(i, t, a, keep)
+            values = tuple(values)
+        else:
+            values = args
+        if codes[:1] == b"X":
+            r = self._restype()
+            _call(h, codes, values, r._b_addr_)
+        else:
+            r = _call(h, codes, values)
+        post = self._post
+        if post is not None:
+            return post(r, args)
+        return r
+
+    def _plan(self, args, key):
+        """(function, codes, steps) for arguments of these Python types:
+        steps lists (index, kind, C type) of the conversions to make
+        (1 from_param, 2 an int's range, 3 promoted, then from_param);
+        and args, an extra argument's _as_parameter_ in its place."""
+        argtypes = self._argtypes
+        steps = []
         types = []
         nfixed = 0
+        cachable = True
         if argtypes is not None:
             n = len(argtypes)
             if len(args) < n:
@@ -1718,73 +1765,61 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
                                                 len(args)))
             for i, t in enumerate(argtypes):
                 a = args[i]
-                if a.__class__ in t._wtakes_:
-                    values.append(a)
-                else:
-                    values.append(self._convert(i, t, a, keep))
+                if a.__class__ not in t._wtakes_:
+                    steps.append((i, _param_kind(t, a), t))
             types = list(argtypes)
             nfixed = n
         for i in range(len(types), len(args)):
             a = args[i]
             t = _DEFAULTS.get(a.__class__)
             if t is not None:
-                if a.__class__ is int and not -(1 << 63) <= a < (1 << 64):
-                    raise ArgumentError("argument %d: OverflowError: int too "
-                                        "long to convert" % (i + 1))
-                values.append(a)
+                if a.__class__ is int:
+                    steps.append((i, 2, t))
                 types.append(t)
                 continue
-            ap = getattr(a, "_as_parameter_", _NO) \
-                if not isinstance(a, (_CData, int, bytes, str, float)) \
-                and a is not None else _NO
-            if ap is not _NO:
-                a = ap
+            if not isinstance(a, (_CData, CFuncPtr, _CArg)) and \
+                    hasattr(a, "_as_parameter_"):
+                # what it stands for may differ from one object to the
+                # next: converted here, and the plan not kept
+                cachable = False
+                a = a._as_parameter_
+                t = _default_type(a)
+                if t is None:
+                    raise ArgumentError("argument %d: TypeError: Don't know "
+                                        "how to convert parameter %d"
+                                        % (i + 1, i + 1))
+                args = args[:i] + (a,) + args[i + 1:]
+                steps.append((i, 3 if isinstance(a, _SimpleCData) and
+                              t is not type(a) else 1, t))
+                types.append(t)
+                continue
             t = _default_type(a)
             if t is None:
                 raise ArgumentError("argument %d: TypeError: Don't know how "
                                     "to convert parameter %d"
                                     % (i + 1, i + 1))
-            if isinstance(a, int) and not isinstance(a, bool) and \
-                    t is c_int and not -(1 << 63) <= a < (1 << 64):
-                raise ArgumentError("argument %d: OverflowError: int too "
-                                    "long to convert" % (i + 1))
-            if isinstance(a, _SimpleCData) and t is not type(a):
-                a = a.value  # promoted (bool, char, short, float)
-                if isinstance(a, bytes):
-                    a = a[0]
-                elif isinstance(a, str):
-                    a = ord(a)
-                elif isinstance(a, bool):
-                    a = int(a)
-            values.append(self._convert(i, t, a, keep))
+            steps.append((i, 3 if isinstance(a, _SimpleCData) and
+                          t is not type(a) else 1, t))
             types.append(t)
-        if argtypes is not None and len(types) == len(argtypes):
-            h = self._h
-            codes = self._strict
-            if not h:
-                h, codes = self._shape(types, len(types))
+        if argtypes is not None and len(types) == len(argtypes) and self._h:
+            h, codes = self._h, self._strict
         else:
             h, codes = self._shape(types, nfixed if argtypes else 0)
-            if argtypes is None and len(values) == len(args) and all(
-                    v is a for v, a in zip(values, args)) and \
-                    codes[:1] != b"X":
-                # no argtypes and nothing converted: the next call of
+            if argtypes is None and not steps and codes[:1] != b"X":
+                # no argtypes and nothing to convert: the next call of
                 # these Python types goes straight through C
                 self._h = h
                 self._fast = codes[:1] + _mode(
                     (codes[1] - 64 | _ffi.MODE_EXACT) &
                     ~_ffi.MODE_STRICT).encode() + codes[2:]
-        rt = self._restype
-        if codes[:1] == b"X":
-            result = rt()
-            _call(h, codes, tuple(values), result._b_addr_)
-            r = result
-        else:
-            r = _call(h, codes, tuple(values))
-        post = self._post
-        if post is not None:
-            return post(r, args)
-        return r
+        plan = (h, codes, steps)
+        if cachable:
+            with _prepare_mu:
+                plans = self.__dict__.get("_plans")
+                if plans is None or len(plans) >= _PLANS_MAX:
+                    plans = self.__dict__["_plans"] = {}
+                plans[key] = plan
+        return plan, args
 
     def _convert(self, i, t, a, keep):
         try:
@@ -1840,6 +1875,41 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
 
 
 _ADDRESSABLE = (_CData, _CArg, CFuncPtr)
+_PLANS_MAX = 64  # call plans kept per function (by argument types)
+
+
+def _param_kind(t, a):
+    """How a plan passes a, an argument of argtype t: 1 through
+    t.from_param, or when that is certain to give the object itself for
+    any object of a's class (no from_param of t's own, an array, struct
+    or pointer instance t takes), 4 by its address or 5 by its pointer
+    value."""
+    if any("from_param" in k.__dict__ for k in t.__mro__):
+        return 1
+    try:
+        if t.from_param(a) is not a:
+            return 1
+    except Exception:
+        return 1  # the call raises ArgumentError
+    if isinstance(a, (Array, _StructBase)):
+        return 4
+    if isinstance(a, (_Pointer, CFuncPtr)) or (
+            isinstance(a, _SimpleCData) and a._type_ in "zZP"):
+        return 5
+    return 1
+
+
+def _promoted(a):
+    """A fundamental's value as C's default promotions pass it."""
+    a = a.value
+    if isinstance(a, bytes):
+        return a[0]
+    if isinstance(a, str):
+        return ord(a)
+    if isinstance(a, bool):
+        return int(a)
+    return a
+
 _prepare_mu = _threading.RLock()
 # the C types of extra arguments by their Python type (ctypes' default
 # conversions; a float is a double)
