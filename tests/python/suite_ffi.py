@@ -432,6 +432,25 @@ class Calls(unittest.TestCase):
         f = CFUNCTYPE(c_size_t, c_char_p)(addr)
         self.assertEqual(f(b"seven!!"), 7)
 
+    def test_functions_by_signature_strings(self):
+        strlen = self.libc.function("size_t strlen(const char *s)")
+        self.assertEqual((strlen.restype, strlen.argtypes),
+                         (c_size_t, (c_char_p,)))
+        self.assertEqual(strlen(b"hello"), 5)
+        snprintf = self.libc.function(
+            "int snprintf(char *, size_t, const char *, ...)")
+        buf = create_string_buffer(32)
+        self.assertEqual(snprintf(buf, 32, b"%s=%d", b"x", 7), 3)
+        self.assertEqual(buf.value, b"x=7")
+        free = self.libc.function("void free(void *)")
+        self.assertIsNone(free.restype)
+        self.assertIsNone(free(None))
+        with self.assertRaises(ValueError) as cm:
+            self.libc.function("int strlen(")
+        self.assertIn("column", str(cm.exception))
+        with self.assertRaises(AttributeError):
+            self.libc.function("int weft_no_such_function(void)")
+
     def test_strings_and_pointers_out(self):
         strchr = self.func("strchr", c_char_p, c_char_p, c_int)
         self.assertEqual(strchr(b"weft.ctypes", ord(".")), b".ctypes")

@@ -2124,6 +2124,34 @@ class CDLL(object):
             raise AttributeError("%s: undefined symbol: %s"
                                  % (self._name, name_or_ordinal)) from e
 
+    def function(self, signature):
+        """A function declared by a C signature (weft's, not ctypes'), its
+        argtypes and restype set from it: lib.function("size_t strlen(
+        const char *s)"); "..." makes the rest of a call's arguments
+        variadic ones.  The engine parses it (weft_ffi_library_function,
+        docs/ffi.md): a malformed signature is a ValueError with the
+        column, a missing symbol an AttributeError."""
+        lib = _ffi.lib
+        if self._closed:
+            raise _closed_error(self)
+        try:
+            h = lib.ffi_library_function(self._handle, signature, 0)
+        except FileNotFoundError as e:
+            raise AttributeError("%s: undefined symbol in %r"
+                                 % (self._name, signature)) from e
+        try:
+            name = lib.ffi_function_name(h)
+            nargs, nfixed = lib.ffi_function_arg_count(h)
+            restype = _type_of(lib.ffi_function_restype(h))
+            argtypes = [_type_of(lib.ffi_function_argtype(h, i))
+                        for i in range(nfixed)]
+        finally:
+            _ffi.close(h)
+        f = self._FuncPtr((name, self))
+        f.restype = restype
+        f.argtypes = argtypes
+        return f
+
     def close(self):
         """Close the library (weft's, not ctypes'): its functions' calls
         then raise BadHandleError; the dlclose happens when no call uses
@@ -2140,6 +2168,24 @@ class CDLL(object):
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _type_of(h):
+    """The fundamental class of an engine type handle (closed here); None
+    for void."""
+    try:
+        code = _ffi.lib.ffi_type_code(h)
+    finally:
+        _ffi.close(h)
+    if code == 0:
+        return None
+    return _BY_CODE[chr(code)]
+
+
+_BY_CODE = {t._type_: t for t in (
+    c_bool, c_char, c_wchar, c_byte, c_ubyte, c_short, c_ushort, c_int,
+    c_uint, c_long, c_ulong, c_longlong, c_ulonglong, c_float, c_double,
+    c_longdouble, c_char_p, c_wchar_p, c_void_p)}
 
 
 class PyDLL(CDLL):
