@@ -1801,10 +1801,34 @@ static int weft_py_fn_type_ready(void) {
   return PyType_Ready(t);
 }
 
+/* A weft.ctypes object of class cls over the memory at address (what
+ * cls._view(address, None) makes): its _b_addr_, and None for its
+ * _b_buf_, _b_base_ and _objects. */
+static PyObject *weft_py_ffi_view(PyTypeObject *cls, PyObject *address) {
+  static PyObject *names[4];
+  static const char *const spelled[4] = {"_b_addr_", "_b_buf_", "_b_base_",
+                                         "_objects"};
+  for (int k = 0; k < 4; k++)
+    if (names[k] == NULL &&
+        (names[k] = PyUnicode_InternFromString(spelled[k])) == NULL)
+      return NULL;
+  PyObject *obj = cls->tp_alloc(cls, 0);
+  if (obj == NULL)
+    return NULL;
+  for (int k = 0; k < 4; k++) {
+    if (PyObject_SetAttr(obj, names[k], k == 0 ? address : Py_None) < 0) {
+      Py_DECREF(obj);
+      return NULL;
+    }
+  }
+  return obj;
+}
+
 /* A closure's handler for weft.ctypes: the cell is (callable, codes,
  * retsize) or (callable, codes, retsize, convs, after, rconv); C's
  * arguments become Python values by codes[1:] (then convs[i](value) where
- * convs[i] is not None), the callable's result (through rconv, if not
+ * convs[i] is not None, or a view of class convs[i] over the address
+ * where it is a class), the callable's result (through rconv, if not
  * None) the C result by codes[0] (an X result from a bytes-like object of
  * retsize bytes).  An argument still referenced once the callable has
  * returned is given to after[i], if not None (a pointer over C's memory
@@ -1841,7 +1865,9 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
     PyObject *v = weft_py_ffi_to_python(codes[i + 1], args[i]);
     PyObject *conv = convs != Py_None ? PyTuple_GET_ITEM(convs, i) : Py_None;
     if (v != NULL && conv != Py_None) {
-      PyObject *c = PyObject_CallOneArg(conv, v);
+      PyObject *c = PyType_Check(conv)
+                        ? weft_py_ffi_view((PyTypeObject *)conv, v)
+                        : PyObject_CallOneArg(conv, v);
       Py_DECREF(v);
       v = c;
     }

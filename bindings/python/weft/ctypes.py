@@ -1925,7 +1925,8 @@ def _callback_parts(argtypes, rt):
     """What a closure does around its callable when some argument or the
     result needs more than a scalar's conversion: (convs, after, rconv),
     per argument None or the conversion of the value C's code gave to the
-    argument ctypes gives a callback, per argument None or what to do
+    argument ctypes gives a callback (a class: a view of that class over
+    the address C's code gave), per argument None or what to do
     with an argument the callable kept (_detach), and None or the
     conversion of the callable's result to what C's code takes."""
     convs = []
@@ -1954,9 +1955,8 @@ def _callback_parts(argtypes, rt):
             # pointer with memory of its own after the call if the
             # callable kept it; an array is passed as a pointer to its
             # first element
-            p = POINTER(t._type_) if issubclass(t, Array) else t
             views.append(len(convs))
-            convs.append(lambda v, p=p: p._view(v, None))
+            convs.append(POINTER(t._type_) if issubclass(t, Array) else t)
         else:
             convs.append(lambda v, t=t: _pointer_of_value(t, v))
     rconv = None
@@ -1985,6 +1985,8 @@ def _callback_handler(fn, convs, after, rconv):
     """_callback_parts around fn, in Python (the SWIG module does it in
     C)."""
     views = [i for i, a in enumerate(after) if a is not None]
+    convs = [(lambda v, p=c: p._view(v, None)) if isinstance(c, type) else c
+             for c in convs]
 
     def handler(*values):
         args = [c(v) if c is not None else v for c, v in zip(convs, values)]
