@@ -5,15 +5,16 @@ struct layout, field access, library, prepared function and closure is
 the engine's (the "ffi:" sections of abi/weft.h), reached through the
 functions here.  Both backends give the same ones:
 
-- the SWIG backend has the hot three in C, in the SWIGPYTHON block of
-  bindings/weft.i: ffi_call_py (convert the Python arguments into a stack
-  buffer by a code string, call weft_ffi_call, convert the result),
-  ffi_closure_new_py (a closure whose handler converts C's arguments to
-  Python values in C, under the GIL, on whatever thread C calls it from)
-  and ffi_buffer_address;
-- the ctypes backend does the same in Python, over libweft's functions
-  bound here with Python's own ctypes (the generated wrappers of weft.lib
-  would cost a second conversion per call).
+- the SWIG backend has the hot ones in C, in the SWIGPYTHON block of
+  bindings/weft.i: FuncBase (the base of weft.ctypes' function objects,
+  whose __call__ is C), ffi_call_py (convert the Python arguments into a
+  stack buffer by a code string, call weft_ffi_call, convert the
+  result), ffi_closure_new_py (a closure whose handler converts C's
+  arguments to Python values in C, under the GIL, on whatever thread C
+  calls it from), ffi_read_through (p[i]) and ffi_buffer_address;
+- the ctypes backend does the same in Python (weft/_ffi_ctypes.py), over
+  libweft's functions bound with Python's own ctypes (the generated
+  wrappers of weft.lib would cost a second conversion per call).
 
 The code string of a call (built by weft.ctypes for each prepared
 function): byte 0 the result's code, byte 1 the mode (MODE_* + '@'), then
