@@ -6,6 +6,7 @@
     import weft.select as select         # select, epoll, poll, Poller
     import weft.io                       # Stream: buffered binary files
     import weft.signal as signal         # handlers that run during waits
+    import weft.ctypes as ctypes         # ctypes' API on weft's ffi engine
 
 Every weft object is a handle (an int, ``.handle``) that the whole process
 shares: a Lock made here can be acquired from Lua or C, and
