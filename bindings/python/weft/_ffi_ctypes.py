@@ -44,6 +44,13 @@ _P64 = _C.POINTER(_c_int64)
 _f_call = _bind("weft_ffi_call", _c_int, [_c_int64, _c_void_p, _c_void_p],
                 keep_gil=False)
 _f_call_gil = _bind("weft_ffi_call", _c_int, [_c_int64, _c_void_p, _c_void_p])
+# The same without argtypes, for calls that pass ctypes objects only
+# (ctypes converts nothing then): what the plans below call.
+_raw_call = _C.CDLL(_B.LIBRARY).weft_ffi_call
+_raw_call.restype = _c_int
+_raw_call_gil = _C.PyDLL(_B.LIBRARY).weft_ffi_call
+_raw_call_gil.restype = _c_int
+_handles = {}  # handle -> its c_int64, for the plans' calls
 _f_function_new = _bind("weft_ffi_function_new", _c_int, [
     _c_void_p, _c_int64, _P64, _c_size_t, _c_size_t, _c_int, _c_int, _P64])
 _f_errno_get = _bind("weft_ffi_errno_get", _c_int, [_C.POINTER(_c_int)])
@@ -237,7 +244,7 @@ def _plan(codes):
     n = len(codes) - 2
     argcodes = [chr(c) for c in codes[2:]]
     rcode = chr(codes[0])
-    f = _f_call if mode & MODE_RELEASE else _f_call_gil
+    f = _raw_call if mode & MODE_RELEASE else _raw_call_gil
     local = threading.local()
     _addressof = _C.addressof
 
@@ -260,7 +267,8 @@ def _plan(codes):
             else:
                 views.append(None)
         r = None if rcode in "vX" else _SCALAR[rcode]()
-        st = (slots, views, ptrs, r, _addressof(r) if r is not None else None)
+        st = (slots, views, ptrs, r,
+              _c_void_p(_addressof(r)) if r is not None else None)
         local.st = st
         return st
 
@@ -328,8 +336,13 @@ def _plan(codes):
                 raise _wrong(i, c, a)
             return _NI
         if rcode == "X":
-            raddr = ret
-        st = f(h, raddr, ptrs)
+            raddr = _c_void_p(ret)
+        hobj = _handles.get(h)
+        if hobj is None:
+            if len(_handles) > 4096:
+                _handles.clear()
+            hobj = _handles[h] = _c_int64(h)
+        st = f(hobj, raddr, ptrs)
         if st < 0:
             _raise(st)
         if r is None:
