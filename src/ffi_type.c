@@ -1035,7 +1035,11 @@ WEFT_API weft_status weft_ffi_struct_finish(weft_handle st) {
   else
     rc = layout(s, what);
   elem_list l = {0};
-  if (rc == 0 && (elem_push(&l, NULL) < 0 || struct_elements(s, &l) < 0)) {
+  /* The list starts allocated and empty (an empty struct has one too):
+   * the NULL pushed here is only its terminator, not an element. */
+  int nomem = rc == 0 && elem_push(&l, NULL) < 0;
+  l.n = 0;
+  if (rc == 0 && (nomem || struct_elements(s, &l) < 0)) {
     free(l.v);
     rc = weft__errno(ENOMEM, what);
   }
