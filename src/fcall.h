@@ -47,6 +47,10 @@ typedef struct weft__ffn {
   /* The fast path's description, when WEFT_FFI_CALL_FAST is set. */
   uint8_t ret_class;
   uint8_t narrow; /* at most 3 integer arguments, no floating ones */
+  /* A struct argument: libffi's ffi_call (x86-64, 3.4) replaces args[i]
+   * of a large struct by a pointer to its own copy, so the slow path
+   * hands it a copy of the caller's args array. */
+  uint8_t copy_args;
   uint8_t arg_class[16];
 } weft__ffn;
 

@@ -258,6 +258,9 @@ static weft_status ffn_make(void *address, weft__ftype *ret,
     ffn_free(f);
     return weft__error(WEFT_EFFI, (int)fs, "%s: %s", what, ffi_status_text(fs));
   }
+  for (size_t i = 0; i < nargs; i++)
+    if (f->ffi_args[i]->type == FFI_TYPE_STRUCT)
+      f->copy_args = 1;
   plan_fast(f);
   *out = f;
   return 0;
@@ -773,20 +776,31 @@ static __attribute__((noinline)) weft_status slow_call(const weft__ffn *f,
       buf = heap;
     }
   }
+  /* libffi may write to the args array (see copy_args): never the
+   * caller's. */
+  void *copy[32], **av = args, **av_heap = NULL;
+  if (f->copy_args) {
+    av = f->nargs <= 32 ? copy : (av_heap = malloc(f->nargs * sizeof *av));
+    if (av == NULL) {
+      free(heap);
+      return weft__errno(ENOMEM, "ffi_call");
+    }
+    memcpy(av, args, f->nargs * sizeof *av);
+  }
   int keep = 0;
   if (f->flags & WEFT_FFI_CALL_ERRNO) {
     keep = errno;
     errno = saved_errno;
   }
-  ffi_call((ffi_cif *)&f->cif, FFI_FN(f->address), buf, args);
+  ffi_call((ffi_cif *)&f->cif, FFI_FN(f->address), buf, av);
   if (f->flags & WEFT_FFI_CALL_ERRNO) {
     saved_errno = errno;
     errno = keep;
   }
   if (buf == local && ret != NULL && t->size > 0)
     result_out(t, buf, ret);
-  if (heap != NULL)
-    free(heap);
+  free(heap);
+  free(av_heap);
   return 0;
 }
 
