@@ -935,6 +935,21 @@ static ffi_type *float_base(const weft__ftype *t) {
   return base;
 }
 
+/* Whether every scalar of t is a float or a double (no long double, no
+ * bitfield), and it has one. */
+static int float_or_double(const weft__ftype *t) {
+  if (t->kind == WEFT_FFI_KIND_FLOAT)
+    return t->size == 4 || t->size == 8;
+  if (t->kind == WEFT_FFI_KIND_ARRAY)
+    return t->length > 0 && float_or_double(t->elem);
+  if (!is_record(t) || t->nfields == 0)
+    return 0;
+  for (size_t i = 0; i < t->nfields; i++)
+    if (t->fields[i].bits >= 0 || !float_or_double(t->fields[i].type))
+      return 0;
+  return 1;
+}
+
 static int struct_elements(weft__ftype *s, elem_list *l) {
   if (s->kind == WEFT_FFI_KIND_UNION) {
     if (s->size == 0)
@@ -946,6 +961,16 @@ static int struct_elements(weft__ftype *s, elem_list *l) {
           big = s->fields[i].type;
       if (elem_at(l, big->ffi, 0) < 0)
         return -1;
+#if defined(__x86_64__)
+    } else if (s->size % 8 == 0 && float_or_double(s)) {
+      /* Floats and doubles mixed: on x86-64 every eightbyte of such a
+       * union is SSE class (the psABI's merge of SSE with SSE), as
+       * doubles are.  (Elsewhere it is no homogeneous aggregate, and
+       * integers are right: AArch64 passes it in integer registers.) */
+      for (uint64_t off = 0; off < s->size; off += 8)
+        if (elem_at(l, &ffi_type_double, off) < 0)
+          return -1;
+#endif
     } else {
       ffi_type *unit = int_ffi(s->align <= 8 ? s->align : 8, 0);
       for (uint64_t off = 0; off + unit->size <= s->size; off += unit->size)
