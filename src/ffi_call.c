@@ -203,6 +203,33 @@ static const char *ffi_status_text(ffi_status s) {
   }
 }
 
+/* What libffi is given for a result of type t under abi.  On x86-64 a
+ * struct or union that is exactly one long double (struct { long double
+ * x; }, nested or as an array of one) is returned in %st0 as a long double
+ * is (psABI class X87, X87UP), but libffi 3.4 classifies it as memory and
+ * passes a hidden pointer the callee does not expect: give libffi the
+ * long double itself (the result's bytes are the same). */
+static ffi_type *ret_ffi(const weft__ftype *t, ffi_abi abi) {
+#if defined(__x86_64__) && !defined(_WIN64)
+  const weft__ftype *u = t;
+  for (;;) {
+    if ((u->kind == WEFT_FFI_KIND_STRUCT || u->kind == WEFT_FFI_KIND_UNION) &&
+        u->nfields == 1 && u->fields[0].bits < 0)
+      u = u->fields[0].type;
+    else if (u->kind == WEFT_FFI_KIND_ARRAY && u->length == 1)
+      u = u->elem;
+    else
+      break;
+  }
+  if (abi == FFI_UNIX64 && u != t && u->kind == WEFT_FFI_KIND_FLOAT &&
+      u->size == sizeof(long double) && t->size == sizeof(long double))
+    return &ffi_type_longdouble;
+#else
+  (void)abi;
+#endif
+  return t->ffi;
+}
+
 /* Make a function object from resolved types (each referenced here). */
 static weft_status ffn_make(void *address, weft__ftype *ret,
                             weft__ftype *const *args, size_t nargs,
@@ -252,8 +279,9 @@ static weft_status ffn_make(void *address, weft__ftype *ret,
   ffi_status fs =
       (flags & WEFT_FFI_CALL_VARIADIC)
           ? ffi_prep_cif_var(&f->cif, fabi, (unsigned)f->nfixed,
-                             (unsigned)nargs, ret->ffi, f->ffi_args)
-          : ffi_prep_cif(&f->cif, fabi, (unsigned)nargs, ret->ffi, f->ffi_args);
+                             (unsigned)nargs, ret_ffi(ret, fabi), f->ffi_args)
+          : ffi_prep_cif(&f->cif, fabi, (unsigned)nargs, ret_ffi(ret, fabi),
+                         f->ffi_args);
   if (fs != FFI_OK) {
     ffn_free(f);
     return weft__error(WEFT_EFFI, (int)fs, "%s: %s", what, ffi_status_text(fs));
