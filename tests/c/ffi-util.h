@@ -53,6 +53,14 @@ static weft_handle ty(const char *name) {
   return h;
 }
 
+/* T* for any T (kept open for the whole test, as ty's). */
+static weft_handle ptr(const char *name) {
+  weft_handle h = 0;
+  if (weft_ffi_pointer_new(ty(name), &h) != 0)
+    BAIL("pointer_new: %s", weft_last_error_message());
+  return h;
+}
+
 static weft_handle arr(weft_handle t, size_t n) {
   weft_handle h = 0;
   if (weft_ffi_array_new(t, n, &h) != 0)
