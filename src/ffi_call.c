@@ -425,7 +425,7 @@ static inline weft__ffn *call_pin(weft_handle fn, int *pinned) {
   tcache *c = tc;
   if (c != NULL) {
     unsigned i = (unsigned)fn & (TC_SIZE - 1);
-    if (c->e[i].h == fn) {
+    if (c->e[i].h == fn && fn != 0) { /* an empty entry has h 0 */
       weft__ffn *f = c->e[i].f;
       if (!atomic_load_explicit(&f->closed, memory_order_relaxed))
         return f;
