@@ -54,7 +54,7 @@ static weft_handle ty(const char *name) {
 }
 
 /* T* for any T (kept open for the whole test, as ty's). */
-static weft_handle ptr(const char *name) {
+static inline weft_handle ptr(const char *name) {
   weft_handle h = 0;
   if (weft_ffi_pointer_new(ty(name), &h) != 0)
     BAIL("pointer_new: %s", weft_last_error_message());
@@ -111,6 +111,10 @@ static weft_handle ft_type(const char *s) {
     return mkstruct(0, 0, 3, f, i, f);
   if (!strcmp(s, "sdd"))
     return mkstruct(0, 0, 2, d, d);
+  if (!strcmp(s, "sdf"))
+    return mkstruct(0, 0, 2, d, f);
+  if (!strcmp(s, "sfffc"))
+    return mkstruct(0, 0, 4, f, f, f, c);
   if (!strcmp(s, "sf3"))
     return mkstruct(0, 0, 3, f, f, f);
   if (!strcmp(s, "si5"))

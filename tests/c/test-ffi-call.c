@@ -375,8 +375,8 @@ static void test_mixes(void) {
   weft_handle fg = fn("ft_greeting", 0, ty("char*"), 0);
   const char *gs = NULL;
   weft_status st = weft_ffi_call(fg, &gs, NULL);
-  ok(st == 0 && gs != NULL &&
-         strcmp(gs, "hello, weft") == 0 && gs == D(ft_greeting)(),
+  ok(st == 0 && gs != NULL && strcmp(gs, "hello, weft") == 0 &&
+         gs == D(ft_greeting)(),
      "a static string returned: %s", gs ? gs : "(null)");
   weft_close(fg);
   weft_handle fnl = fn("ft_null", 0, P, 0);
@@ -446,7 +446,7 @@ static void test_mixes(void) {
       int g3 = call2(sm, 8, &s, ax) && s == want;                              \
       int g4 = call2(md, 8, &s, am) && s == D(ft_mid_##S)(a, x, b);            \
       if (good && !(g1 && g2 && g3 && g4))                                     \
-        diag(#S " k=%d: make %d bump %d sum %d (%g, want %g) mid %d", k, g1,  \
+        diag(#S " k=%d: make %d bump %d sum %d (%g, want %g) mid %d", k, g1,   \
              g2, g3, s, want, g4);                                             \
       good = good && g1 && g2 && g3 && g4;                                     \
     }                                                                          \

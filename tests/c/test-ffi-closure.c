@@ -421,6 +421,68 @@ static void h_void(void *arg, void *ret, void **args) {
   *p = 99;
 }
 
+static void h_sld(void *arg, void *ret, void **args) {
+  ft_sld x;
+  int k;
+  memcpy(&x, args[0], sizeof x);
+  memcpy(&k, args[1], sizeof k);
+  x.a = x.a * k + 0.25L;
+  memcpy(ret, &x, sizeof x);
+}
+
+/* The union's float when tag is 0, else its double. */
+static void h_ufd_get(void *arg, void *ret, void **args) {
+  int tag;
+  ft_ufd u;
+  memcpy(&tag, args[0], sizeof tag);
+  memcpy(&u, args[1], sizeof u);
+  double r = tag == 0 ? u.f : u.d;
+  memcpy(ret, &r, sizeof r);
+}
+
+static void h_ufd_make(void *arg, void *ret, void **args) {
+  int tag;
+  double v;
+  ft_ufd u;
+  memcpy(&tag, args[0], sizeof tag);
+  memcpy(&v, args[1], sizeof v);
+  memset(&u, 0, sizeof u);
+  if (tag == 0)
+    u.f = (float)v;
+  else
+    u.d = v;
+  memcpy(ret, &u, sizeof u);
+}
+
+static void test_odd_registers(void) {
+  weft_handle sld = ft_type("sld"), ufd = ft_type("ufd"), i = ty("int"),
+              d = ty("double");
+  void *p = NULL;
+  weft_handle c = closure(sig(0, sld, 2, sld, i), h_sld, NULL, &p);
+  ft_sld x = {1.0L / 3};
+  ft_sld r = D(ft_call_sld)((ft_sld(*)(ft_sld, int))p, x, 3);
+  ok(r.a == x.a * 3 + 0.25L, "struct {long double} in and out (x87): %Lg", r.a);
+  weft_close(c);
+  c = closure(sig(0, d, 2, i, ufd), h_ufd_get, NULL, &p);
+  weft_handle c2 = 0;
+  void *p2 = NULL;
+  c2 = closure(sig(0, ufd, 2, i, d), h_ufd_make, NULL, &p2);
+  for (int tag = 0; tag < 2; tag++) {
+    ft_ufd u = D(ft_ufd_make)(tag, tag ? 1e100 : 2.5);
+    double got = D(ft_call_ufd)((double (*)(int, ft_ufd))p, tag, u);
+    ok(got == (tag ? 1e100 : 2.5), "union {float; double} in (tag %d): %g", tag,
+       got);
+    ft_ufd m = D(ft_call_ufd_make)((ft_ufd(*)(int, double))p2, tag,
+                                   tag ? -7e200 : 0.5);
+    ok(D(ft_ufd_get)(tag, m) == (tag ? -7e200 : 0.5),
+       "union {float; double} out (tag %d)", tag);
+  }
+  weft_close(c);
+  weft_close(c2);
+  weft_close(sld);
+  weft_close(ufd);
+}
+
 static void test_structs(void) {
   weft_handle sdi = ft_type("sdi"), s48 = ft_type("s48"),
               sfif = ft_type("sfif"), sd4 = ft_type("sd4");
@@ -739,6 +801,7 @@ int main(int argc, char **argv) {
   test_qsort();
   test_many();
   test_structs();
+  test_odd_registers();
   test_threads();
   test_close_while_inside();
   test_many_closures();

@@ -165,6 +165,8 @@ long ft_ptrdiff(const void *a, const void *b) {
 #define FT_FIELDS_sfif(F, A) F(a) F(b) F(c)
 #define FT_FIELDS_sdd(F, A) F(a) F(b)
 #define FT_FIELDS_sf3(F, A) F(a) F(b) F(c)
+#define FT_FIELDS_sdf(F, A) F(a) F(b)
+#define FT_FIELDS_sfffc(F, A) F(a) F(b) F(c) F(d)
 #define FT_FIELDS_si5(F, A) A(a, 5)
 #define FT_FIELDS_sd4(F, A) A(a, 4)
 #define FT_FIELDS_sld(F, A) F(a)
@@ -378,6 +380,18 @@ double ft_call_sfif_sd4(double (*cb)(ft_sfif, ft_sd4), ft_sfif a, ft_sd4 b) {
 }
 
 void ft_call_void(void (*cb)(int *), int *p) { cb(p); }
+
+ft_sld ft_call_sld(ft_sld (*cb)(ft_sld, int), ft_sld x, int k) {
+  return cb(x, k);
+}
+
+double ft_call_ufd(double (*cb)(int, ft_ufd), int tag, ft_ufd u) {
+  return cb(tag, u);
+}
+
+ft_ufd ft_call_ufd_make(ft_ufd (*cb)(int, double), int tag, double v) {
+  return cb(tag, v);
+}
 
 struct ft_job {
   int (*cb)(int);

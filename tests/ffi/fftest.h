@@ -166,6 +166,14 @@ typedef struct {
   ft_sf2 a;
   float b;
 } ft_snf; /* 12 */
+typedef struct {
+  double a;
+  float b;
+} ft_sdf; /* 16: two SSE eightbytes, the second half padding */
+typedef struct {
+  float a, b, c;
+  char d;
+} ft_sfffc; /* 16: SSE, then float + char: INTEGER */
 typedef union {
   float f;
   double d;
@@ -203,6 +211,8 @@ typedef struct {
   X(sdi)                                                                       \
   X(sfif)                                                                      \
   X(sdd)                                                                       \
+  X(sdf)                                                                       \
+  X(sfffc)                                                                     \
   X(sf3)                                                                       \
   X(si5)                                                                       \
   X(sd4)                                                                       \
@@ -284,6 +294,11 @@ FT_API ft_s48 ft_call_s48(ft_s48 (*cb)(ft_s48), ft_s48 x);
 FT_API double ft_call_sfif_sd4(double (*cb)(ft_sfif, ft_sd4), ft_sfif a,
                                ft_sd4 b);
 FT_API void ft_call_void(void (*cb)(int *), int *p);
+/* The struct of one long double and the union of float and double, whose
+ * registers are the odd ones (x87, SSE), both ways. */
+FT_API ft_sld ft_call_sld(ft_sld (*cb)(ft_sld, int), ft_sld x, int k);
+FT_API double ft_call_ufd(double (*cb)(int, ft_ufd), int tag, ft_ufd u);
+FT_API ft_ufd ft_call_ufd_make(ft_ufd (*cb)(int, double), int tag, double v);
 /* Start a pthread that runs cb(x), join it, return its result (and the
  * thread's id in *tid when tid is not NULL). */
 FT_API int ft_call_in_thread(int (*cb)(int), int x, unsigned long *tid);
