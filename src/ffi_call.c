@@ -827,8 +827,10 @@ static __attribute__((noinline)) weft_status slow_call(const weft__ffn *f,
   }
   if (buf == local && ret != NULL && t->size > 0)
     result_out(t, buf, ret);
-  free(heap);
-  free(av_heap);
+  if (__builtin_expect(heap != NULL, 0))
+    free(heap);
+  if (__builtin_expect(av_heap != NULL, 0))
+    free(av_heap);
   return 0;
 }
 
