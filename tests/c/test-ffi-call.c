@@ -763,8 +763,8 @@ static void test_errno(void) {
   weft_ffi_errno_get(&v);
   is(v, 123, "the main thread's saved value is its own");
   is(weft_ffi_errno_get(NULL), WEFT_EVALUE, "errno_get(NULL)");
-  is(weft_ffi_errno_set(5, NULL), 0, "errno_set with old NULL");
-  weft_ffi_errno_set(0, NULL);
+  is(weft_ffi_errno_set(5, NULL), WEFT_EVALUE, "errno_set with old NULL");
+  weft_ffi_errno_set(0, &old);
   weft_close(f_set_errno);
   weft_close(f_set_errno_lib);
   weft_close(f_get_errno);
