@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h" /* WEFT_DEBUG: --enable-debug */
 #include "ffi-util.h"
 
 /* A signature only (address NULL). */
@@ -726,6 +727,24 @@ static void test_late_call(void) {
     diag("stderr: %s", ebuf);
 }
 
+/* A handler that closes its own closure, then calls it again while the
+ * first call is still inside (so the code is surely still mapped). */
+struct selfclose {
+  weft_handle c;
+  void *addr;
+  int depth, inner, close_status;
+};
+
+static void h_selfclose(void *arg, void *ret, void **args) {
+  struct selfclose *s = arg;
+  int v = 100;
+  if (s->depth++ == 0) {
+    s->close_status = weft_close(s->c);
+    s->inner = ((int (*)(int))s->addr)(1);
+  }
+  memcpy(ret, &v, sizeof v);
+}
+
 static void test_close(void) {
   void *p = NULL;
   weft_handle i = ty("int");
@@ -736,6 +755,21 @@ static void test_close(void) {
   is(weft_ffi_closure_function(c, &f), WEFT_EBADHANDLE,
      "closure_function after close");
   is(weft_close(c), WEFT_EBADHANDLE, "close twice");
+
+  /* Without WEFT_FFI_DEBUG, a late call that finds the closure mapped
+   * returns zeros and does not run the handler. */
+#ifndef WEFT_DEBUG
+  unsetenv("WEFT_FFI_DEBUG"); /* read when a closure is made */
+  struct selfclose sc = {0, NULL, 0, -1, 1};
+  sc.c = closure(sig(0, i, 1, i), h_selfclose, &sc, &sc.addr);
+  int outer = D(ft_call_i)((int (*)(int))sc.addr, 0);
+  ok(outer == 100 && sc.close_status == 0,
+     "a handler closes its own closure: its call completes (%d)", outer);
+  ok(sc.inner == 0 && sc.depth == 1,
+     "a call after the close returns 0 without the handler (got %d, "
+     "handler ran %d times)",
+     sc.inner, sc.depth);
+#endif
 
   /* The function from closure_function outlives nothing: closing it
    * leaves the closure alone. */
