@@ -386,6 +386,42 @@ static void test_many(void) {
   weft_close(sfif);
 }
 
+/* The weighted sum of 17 arguments, doubles and longs alternating (the
+ * last three doubles). */
+static void h_stack(void *arg, void *ret, void **args) {
+  double r = 0;
+  for (int i = 0; i < 17; i++) {
+    int is_long = i < 14 && (i & 1);
+    double v = is_long ? (double)*(long *)args[i] : *(double *)args[i];
+    r += (i + 1) * v;
+  }
+  memcpy(ret, &r, sizeof r);
+}
+
+static void test_stack(void) {
+  weft_handle d = ty("double"), l = ty("long");
+  weft_handle s =
+      sig(0, d, 17, d, l, d, l, d, l, d, l, d, l, d, l, d, l, d, d, d);
+  void *p = NULL;
+  weft_handle c = closure(s, h_stack, NULL, &p);
+  int good = 1;
+  for (int k = 0; k < 3; k++) {
+    double want = 0;
+    double v[17] = {k + 0.5, k + 1, k + 1.5, k + 2,   k + 2.5, k + 3,
+                    k + 3.5, k + 4, k + 4.5, k + 5,   k + 5.5, k + 6,
+                    k + 6.5, k + 7, k + 7.5, k + 8.5, k + 9.5};
+    for (int i = 0; i < 17; i++)
+      want += (i + 1) * v[i];
+    double r = D(ft_call_stack)((ft_stack_fn)p, k);
+    if (r != want)
+      diag("k=%d: %g, want %g", k, r, want);
+    good = good && r == want;
+  }
+  ok(good, "a closure of 10 doubles and 7 longs (stack arguments of both "
+           "kinds)");
+  weft_close(c);
+}
+
 /* ---- structs by value ---------------------------------------------------- */
 
 static void h_sdi(void *arg, void *ret, void **args) {
@@ -834,6 +870,7 @@ int main(int argc, char **argv) {
   test_closure_function();
   test_qsort();
   test_many();
+  test_stack();
   test_structs();
   test_odd_registers();
   test_threads();

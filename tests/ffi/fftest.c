@@ -369,6 +369,12 @@ double ft_call_many(ft_many_fn cb, int k) {
             a15, a16, a17, a18, a19);
 }
 
+double ft_call_stack(ft_stack_fn cb, int k) {
+  return cb(k + 0.5, k + 1, k + 1.5, k + 2, k + 2.5, k + 3, k + 3.5, k + 4,
+            k + 4.5, k + 5, k + 5.5, k + 6, k + 6.5, k + 7, k + 7.5, k + 8.5,
+            k + 9.5);
+}
+
 ft_sdi ft_call_sdi(ft_sdi (*cb)(ft_sdi, int), ft_sdi x, int k) {
   return cb(x, k);
 }

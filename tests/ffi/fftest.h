@@ -288,6 +288,12 @@ FT_API void ft_many_values(int k, bool *a0, char *a1, signed char *a2,
                            unsigned long long *a11, float *a12, double *a13,
                            long double *a14, void **a15, const char **a16,
                            size_t *a17, ft_sdi *a18, ft_sfif *a19);
+/* cb(k, k + 0.5, ..., k + 4.5) with 10 doubles and 7 longs interleaved
+ * (stack arguments of both kinds into a closure). */
+typedef double (*ft_stack_fn)(double, long, double, long, double, long, double,
+                              long, double, long, double, long, double, long,
+                              double, double, double);
+FT_API double ft_call_stack(ft_stack_fn cb, int k);
 /* Structs through callbacks. */
 FT_API ft_sdi ft_call_sdi(ft_sdi (*cb)(ft_sdi, int), ft_sdi x, int k);
 FT_API ft_s48 ft_call_s48(ft_s48 (*cb)(ft_s48), ft_s48 x);
