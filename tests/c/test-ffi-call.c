@@ -502,6 +502,18 @@ static void test_structs(void) {
      "a struct that no longer fits in registers: %g", r);
   unprep(late);
 
+  /* The caller's args array is never written (libffi 3.4 on x86-64
+   * would replace a large struct's pointer with its own copy's). */
+  weft_handle s64 = ft_type("s64");
+  pair p64 = prep("ft_sum_s64", 0, d, 1, s64);
+  ft_s64 big = D(ft_make_s64)(1);
+  void *abig[] = {&big};
+  r = 0;
+  ok(call2(p64, 8, &r, abig) && abig[0] == &big && r == D(ft_sum_s64)(big),
+     "a 64-byte struct argument: args[0] unchanged after both calls");
+  unprep(p64);
+  weft_close(s64);
+
   /* A type closed while a function uses it. */
   weft_handle f = fn("ft_sum_sdi", 0, d, 1, sdi);
   weft_close(sdi);
