@@ -561,7 +561,7 @@ static void test_structs(void) {
 
 struct tseen {
   _Atomic long calls;
-  pthread_t last;
+  _Atomic unsigned long last; /* a pthread_t (glibc: unsigned long) */
 };
 
 static void h_twice(void *arg, void *ret, void **args) {
@@ -569,7 +569,7 @@ static void h_twice(void *arg, void *ret, void **args) {
   int x;
   memcpy(&x, args[0], sizeof x);
   s->calls++;
-  s->last = pthread_self();
+  s->last = (unsigned long)pthread_self();
   x *= 2;
   memcpy(ret, &x, sizeof x);
 }
@@ -583,7 +583,7 @@ static void test_threads(void) {
   unsigned long tid = 0;
   int r = D(ft_call_in_thread)((int (*)(int))p, 21, &tid);
   ok(r == 42 && s.calls == 1, "called from a thread C started: %d", r);
-  ok((unsigned long)s.last == tid && !pthread_equal(s.last, pthread_self()),
+  ok(s.last == tid && !pthread_equal((pthread_t)s.last, pthread_self()),
      "the handler ran on that thread");
   s.calls = 0;
   long sum = D(ft_call_in_threads)((int (*)(int))p, 1, 5000, 8);
