@@ -858,6 +858,108 @@ static void test_queries(void) {
 #endif
 }
 
+/* ---- parsed signatures ---------------------------------------------------
+ * weft_ffi_library_function and weft_ffi_function_parse on libfftest's
+ * functions: the same path and the same results as weft_ffi_function_new
+ * and the direct calls. */
+
+static weft_handle lib_fn(const char *sig, int flags) {
+  weft_handle h = 0;
+  weft_status st = weft_ffi_library_function(fft_lib, sig, flags, &h);
+  if (st != 0)
+    diag("library_function \"%s\": %s: %s", sig, weft_err_name(st),
+         weft_last_error_message());
+  return h;
+}
+
+static void test_parsed(void) {
+  weft_handle f =
+      lib_fn("double ft_mix_idid(int a, double b, int c, double d)", 0);
+  int a = 3, c = -5;
+  double b = 1.25, d = 1e10, r = 0;
+  void *args[] = {&a, &b, &c, &d};
+  ok(f > 0 && (fflags(f) & WEFT_FFI_CALL_FAST) &&
+         weft_ffi_call(f, &r, args) == 0 && r == D(ft_mix_idid)(a, b, c, d),
+     "library_function: a C declaration, the fast path, the direct result");
+  void *addr = NULL;
+  char name[32] = "";
+  size_t len = 0;
+  ok(weft_ffi_function_address(f, &addr) == 0 && addr == sym("ft_mix_idid") &&
+         weft_ffi_function_name(f, name, sizeof name, &len) == 0 &&
+         strcmp(name, "ft_mix_idid") == 0 && len == 11,
+     "its address and name (%s)", name);
+  weft_close(f);
+  f = 0;
+  is(weft_ffi_function_parse(sym("ft_mix_idid"), "d(idid)", 0, &f), 0,
+     "function_parse: a code string");
+  r = 0;
+  ok(weft_ffi_call(f, &r, args) == 0 && r == D(ft_mix_idid)(a, b, c, d) &&
+         (fflags(f) & WEFT_FFI_CALL_FAST),
+     "the same result and path");
+  weft_close(f);
+
+  f = lib_fn("unsigned long long ft_id_Q(unsigned long long)", 0);
+  unsigned long long q = UINT64_MAX, rq = 0;
+  void *aq[] = {&q};
+  ok(weft_ffi_call(f, &rq, aq) == 0 && rq == UINT64_MAX,
+     "UINT64_MAX round trip");
+  weft_close(f);
+  f = lib_fn("signed char ft_id_b(signed char)", WEFT_FFI_CALL_LIBFFI);
+  signed char sc = -128, rsc = 0;
+  void *ab[] = {&sc};
+  ok(fflags(f) == WEFT_FFI_CALL_LIBFFI && weft_ffi_call(f, &rsc, ab) == 0 &&
+         rsc == -128,
+     "signed char -128, libffi path forced");
+  weft_close(f);
+  f = lib_fn("long ft_sum7l(long, long, long, long, long, long, long)", 0);
+  long L[7] = {1, 2, 3, 4, 5, 6, 7}, rl = 0;
+  void *a7[] = {&L[0], &L[1], &L[2], &L[3], &L[4], &L[5], &L[6]};
+  ok(!(fflags(f) & WEFT_FFI_CALL_FAST) && weft_ffi_call(f, &rl, a7) == 0 &&
+         rl == D(ft_sum7l)(1, 2, 3, 4, 5, 6, 7),
+     "7 longs: not the fast path, the direct result");
+  weft_close(f);
+  f = lib_fn("long double ft_mix_igd(int, long double, double)", 0);
+  long double g = 0.75L, rg = 0;
+  double dd = 2;
+  void *ag[] = {&a, &g, &dd};
+  ok(weft_ffi_call(f, &rg, ag) == 0 && rg == D(ft_mix_igd)(a, g, dd),
+     "long double: %Lg", rg);
+  weft_close(f);
+  f = lib_fn("size_t ft_strlen(const char *s)", 0);
+  const char *str = "parsed";
+  size_t n = 0;
+  void *as[] = {&str};
+  ok(weft_ffi_call(f, &n, as) == 0 && n == 6, "strlen-like: %zu", n);
+  weft_close(f);
+
+  f = lib_fn("double ft_vsum(const char *fmt, ...)", 0);
+  const char *fmt = "";
+  void *av[] = {&fmt};
+  size_t na = 0, nf = 0;
+  r = -1;
+  ok((fflags(f) & WEFT_FFI_CALL_VARIADIC) &&
+         weft_ffi_function_arg_count(f, &na, &nf) == 0 && na == 1 && nf == 1 &&
+         weft_ffi_call(f, &r, av) == 0 && r == 0,
+     "a variadic declaration: its fixed argument only");
+  weft_close(f);
+
+  f = lib_fn("int ft_set_errno(int)", WEFT_FFI_CALL_ERRNO);
+  int e = EILSEQ, ri = 0, v = 0;
+  void *ae[] = {&e};
+  ok(weft_ffi_call(f, &ri, ae) == 0 && ri == -1 &&
+         weft_ffi_errno_get(&v) == 0 && v == EILSEQ,
+     "errno captured through a parsed signature");
+  weft_close(f);
+  weft_ffi_errno_set(0, &v);
+
+  weft_handle h = 0;
+  is(weft_ffi_library_function(fft_lib, "int ft_no_such(int)", 0, &h), -ENOENT,
+     "a missing symbol: -ENOENT");
+  is(weft_ffi_library_function(fft_lib, "int (int)", 0, &h), WEFT_EVALUE,
+     "no name: WEFT_EVALUE");
+  ok(h == 0, "no handle written");
+}
+
 /* ---- struct fields by index ---------------------------------------------- */
 
 struct bf {
@@ -1238,6 +1340,7 @@ int main(void) {
   test_variadic();
   test_errno();
   test_queries();
+  test_parsed();
   test_fields();
   test_bad_input();
   test_threads();
