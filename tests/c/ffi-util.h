@@ -137,6 +137,8 @@ static weft_handle ft_type(const char *s) {
     return mkstruct(0, 0, 3, i, arr(d, 3), arr(c, 9));
   if (!strcmp(s, "s64"))
     return mkstruct(0, 0, 2, arr(d, 4), arr(l, 4));
+  if (!strcmp(s, "s80"))
+    return mkstruct(0, 0, 2, arr(d, 9), c);
   if (!strcmp(s, "ufd"))
     return mkstruct(WEFT_FFI_UNION, 0, 2, f, d);
   BAIL("no struct %s", s);

@@ -502,6 +502,17 @@ static void test_structs(void) {
      "a struct that no longer fits in registers: %g", r);
   unprep(late);
 
+  /* A result past the local buffer, discarded (ret NULL). */
+  weft_handle s80 = ft_type("s80");
+  pair p80 = prep("ft_make_s80", 0, s80, 1, i);
+  int k80 = 2;
+  void *a80[] = {&k80};
+  ok(weft_ffi_call(p80.def, NULL, a80) == 0 &&
+         weft_ffi_call(p80.lib, NULL, a80) == 0,
+     "an 80-byte result with ret NULL");
+  unprep(p80);
+  weft_close(s80);
+
   /* The caller's args array is never written (libffi 3.4 on x86-64
    * would replace a large struct's pointer with its own copy's). */
   weft_handle s64 = ft_type("s64");

@@ -441,6 +441,13 @@ static void h_s48(void *arg, void *ret, void **args) {
   memcpy(ret, &x, sizeof x);
 }
 
+static void h_s80(void *arg, void *ret, void **args) {
+  ft_s80 x;
+  memcpy(&x, args[0], sizeof x);
+  x = ((__typeof__(&ft_bump_s80))arg)(x);
+  memcpy(ret, &x, sizeof x);
+}
+
 static void h_sfif_sd4(void *arg, void *ret, void **args) {
   ft_sfif a;
   ft_sd4 b;
@@ -537,6 +544,15 @@ static void test_structs(void) {
   ok(D(ft_sum_s48)(ry) == D(ft_sum_s48)(D(ft_bump_s48)(y)),
      "a 48-byte struct in and out (memory class)");
   weft_close(c);
+
+  weft_handle s80 = ft_type("s80");
+  c = closure(sig(0, s80, 1, s80), h_s80, (void *)D(ft_bump_s80), &p);
+  ft_s80 z = D(ft_make_s80)(4);
+  ft_s80 rz = D(ft_call_s80)((ft_s80(*)(ft_s80))p, z);
+  ok(D(ft_sum_s80)(rz) == D(ft_sum_s80)(D(ft_bump_s80)(z)),
+     "an 80-byte struct in and out (the caller's buffer)");
+  weft_close(c);
+  weft_close(s80);
 
   c = closure(sig(0, ty("double"), 2, sfif, sd4), h_sfif_sd4, NULL, &p);
   ft_sfif a = {0.5f, -3, 2.25f};

@@ -177,6 +177,7 @@ long ft_ptrdiff(const void *a, const void *b) {
 #define FT_FIELDS_s32(F, A) A(a, 8)
 #define FT_FIELDS_s48(F, A) F(a) A(b, 3) A(c, 9)
 #define FT_FIELDS_s64(F, A) A(a, 4) A(b, 4)
+#define FT_FIELDS_s80(F, A) A(a, 9) F(b)
 
 #define FT_BUMP_F(f) x.f += 1;
 #define FT_BUMP_A(f, n)                                                        \
@@ -380,6 +381,8 @@ ft_sdi ft_call_sdi(ft_sdi (*cb)(ft_sdi, int), ft_sdi x, int k) {
 }
 
 ft_s48 ft_call_s48(ft_s48 (*cb)(ft_s48), ft_s48 x) { return cb(x); }
+
+ft_s80 ft_call_s80(ft_s80 (*cb)(ft_s80), ft_s80 x) { return cb(x); }
 
 double ft_call_sfif_sd4(double (*cb)(ft_sfif, ft_sd4), ft_sfif a, ft_sd4 b) {
   return cb(a, b);

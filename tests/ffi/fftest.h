@@ -200,6 +200,11 @@ typedef struct {
   long b[4];
 } ft_s64; /* 64 */
 
+typedef struct {
+  double a[9];
+  char b;
+} ft_s80; /* 80: past the 64 bytes that fit any register scheme */
+
 #define FT_STRUCTS(X)                                                          \
   X(s1)                                                                        \
   X(s2)                                                                        \
@@ -223,7 +228,8 @@ typedef struct {
   X(s24)                                                                       \
   X(s32)                                                                       \
   X(s48)                                                                       \
-  X(s64)
+  X(s64)                                                                       \
+  X(s80)
 
 #define FT_DECL_STRUCT(S)                                                      \
   FT_API ft_##S ft_bump_##S(ft_##S x);                                         \
@@ -297,6 +303,7 @@ FT_API double ft_call_stack(ft_stack_fn cb, int k);
 /* Structs through callbacks. */
 FT_API ft_sdi ft_call_sdi(ft_sdi (*cb)(ft_sdi, int), ft_sdi x, int k);
 FT_API ft_s48 ft_call_s48(ft_s48 (*cb)(ft_s48), ft_s48 x);
+FT_API ft_s80 ft_call_s80(ft_s80 (*cb)(ft_s80), ft_s80 x);
 FT_API double ft_call_sfif_sd4(double (*cb)(ft_sfif, ft_sd4), ft_sfif a,
                                ft_sd4 b);
 FT_API void ft_call_void(void (*cb)(int *), int *p);
