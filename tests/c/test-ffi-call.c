@@ -989,6 +989,7 @@ struct bf {
   int arr[2];
 };
 
+#ifndef __clang__
 struct __attribute__((scalar_storage_order("big-endian"))) bbe {
   int a : 5;
   unsigned int b : 11;
@@ -998,6 +999,7 @@ struct __attribute__((scalar_storage_order("big-endian"))) bbe {
   double x;
   unsigned long long y;
 };
+#endif
 
 static weft_handle bf_type(void) {
   weft_handle st = 0;
@@ -1019,6 +1021,7 @@ static weft_handle bf_type(void) {
   return st;
 }
 
+#ifndef __clang__
 static weft_handle bbe_type(void) {
   weft_handle st = 0;
   weft_ffi_struct_new(WEFT_FFI_BIG_ENDIAN, 0, 0, &st);
@@ -1032,6 +1035,7 @@ static weft_handle bbe_type(void) {
   weft_ffi_struct_finish(st);
   return st;
 }
+#endif
 
 /* Set field k through C and through weft on two copies of the same
  * random bytes; the bytes must agree, and get_int must read back what C
@@ -1137,7 +1141,8 @@ static void test_fields(void) {
   BF_DBL(struct bf, st, 11, ld, 2.5);
   ok(good, "double, float and long double fields through _double");
 
-  /* Big-endian storage. */
+  /* Big-endian storage (gcc's attribute; clang ignores it). */
+#ifndef __clang__
   weft_handle be = bbe_type();
   weft_ffi_type_size(be, &size);
   ok(size == sizeof(struct bbe), "big-endian struct: %zu bytes", size);
@@ -1154,6 +1159,10 @@ static void test_fields(void) {
   BF_DBL(struct bbe, be, 5, x, -0.1);
   ok(good, "big-endian bitfields and scalars: what gcc's "
            "scalar_storage_order stores");
+  weft_close(be);
+#else
+  ok(1, "big-endian bitfields # SKIP clang has no scalar_storage_order");
+#endif
 
   /* Bad input. */
   double dv = 0;
@@ -1199,7 +1208,6 @@ static void test_fields(void) {
      "a union's float member");
   weft_close(u);
   weft_close(st);
-  weft_close(be);
 
   /* address_of. */
   char buf[4];
