@@ -1697,8 +1697,9 @@ WEFT_API weft_status weft_ffi_address_of(const void *buffer, void **address);
  * a struct without doing the bit arithmetic itself.
  *
  * A bitfield reads as its integer type would hold it (a signed one sign-
- * extends; a bool one is 0 or 1); a write keeps the field's low bits and
- * leaves every other bit of the struct alone.  Integer, pointer and bool
+ * extends; a bool one is 0 or 1); a write keeps the value's low bits (a
+ * bool field, bitfield or not, stores value != 0, as C's conversion to
+ * _Bool does) and leaves every other bit of the struct alone.  Integer, pointer and bool
  * fields go through the _int calls (pointers and unsigned 64-bit fields
  * as their bit pattern), float fields (f d g) through the _double ones.
  * WEFT_EVALUE for a NULL address, a field of the other sort, or a field
