@@ -51,6 +51,9 @@ typedef struct weft__ffn {
    * of a large struct by a pointer to its own copy, so the slow path
    * hands it a copy of the caller's args array. */
   uint8_t copy_args;
+  /* The libffi path needs no buffer, errno or args copy of its own. */
+  uint8_t lean;
+  uint8_t ret_small; /* an integer result narrower than ffi_arg */
   uint8_t arg_class[16];
 } weft__ffn;
 

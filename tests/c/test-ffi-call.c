@@ -628,6 +628,46 @@ static void test_variadic(void) {
      "22 variadic arguments (stack ones): %g", r);
   weft_close(f);
 
+  /* A shape that fits in registers takes the fast path (through a
+   * variadic prototype, so %al is set), with libffi's result. */
+  const char *rfmt5 = "idsd";
+  weft_handle tr5[] = {z, i, d, z, d};
+  void *ar5[] = {&rfmt5, &vi, &vd, &vs, &vd2};
+  f = vfn("ft_vsum", d, 1, 5, tr5);
+  weft_handle g = 0;
+  weft_ffi_function_new(sym("ft_vsum"), d, tr5, 5, 1, 0,
+                        WEFT_FFI_CALL_VARIADIC | WEFT_FFI_CALL_LIBFFI, &g);
+  double rr5 = 0, rr5g = 0;
+  weft_status st5 = weft_ffi_call(f, &rr5, ar5);
+  weft_status st5g = weft_ffi_call(g, &rr5g, ar5);
+  ok((fflags(f) & WEFT_FFI_CALL_FAST) && !(fflags(g) & WEFT_FFI_CALL_FAST) &&
+         st5 == 0 && st5g == 0 && rr5 == D(ft_vsum)(rfmt5, vi, vd, vs, vd2) &&
+         rr5 == rr5g,
+     "variadic in registers: fast path %g, libffi %g", rr5, rr5g);
+  weft_close(f);
+  weft_close(g);
+  char vb[64] = "", vbg[64] = "";
+  char *vbp = vb, *vbgp = vbg;
+  size_t vcap = sizeof vb;
+  const char *vfmt = "%d|%.3f|%s|%lld";
+  weft_handle tr6[] = {P, sz, z, i, d, z, q};
+  void *ar6[] = {&vbp, &vcap, &vfmt, &vi, &vd, &vs, &vq};
+  void *ar6g[] = {&vbgp, &vcap, &vfmt, &vi, &vd, &vs, &vq};
+  f = vfn("ft_vformat", i, 3, 7, tr6);
+  weft_ffi_function_new(sym("ft_vformat"), i, tr6, 7, 3, 0,
+                        WEFT_FFI_CALL_VARIADIC | WEFT_FFI_CALL_LIBFFI, &g);
+  int rn6 = 0, rn6g = 0;
+  char vwant[64];
+  int nvwant = snprintf(vwant, sizeof vwant, vfmt, vi, vd, vs, vq);
+  weft_status st6 = weft_ffi_call(f, &rn6, ar6);
+  weft_status st6g = weft_ffi_call(g, &rn6g, ar6g);
+  ok((fflags(f) & WEFT_FFI_CALL_FAST) && st6 == 0 && st6g == 0 &&
+         rn6 == nvwant && rn6g == nvwant && strcmp(vb, vwant) == 0 &&
+         strcmp(vbg, vwant) == 0,
+     "vsnprintf-like, fast path \"%s\", libffi \"%s\"", vb, vbg);
+  weft_close(f);
+  weft_close(g);
+
   /* The same function, another call shape. */
   const char *fmt3 = "s";
   weft_handle t3[] = {z, z};
