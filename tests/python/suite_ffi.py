@@ -1,9 +1,10 @@
 """weft.ctypes: ctypes' API over the ctypes engine, on both backends.
 
-Calls into libc, libm and the engine's test library ($WEFT_FFTEST_LIB,
-tests/ffi/fftest.c: structs by value of 1 to 80 bytes) (scalars, strings, variadic calls, structs by
+Calls into libc and libm (scalars, strings, variadic calls, structs by
 value both ways, out-parameters, errno, callbacks from qsort and from a
-thread libc starts), struct layouts against what gcc does (offsets worked
+thread libc starts) and into the engine's test library ($WEFT_FFTEST_LIB,
+tests/ffi/fftest.c: structs by value of 1 to 80 bytes, callbacks from
+several C threads), struct layouts against what gcc does (offsets worked
 out by hand from gcc's rules, and Python's own ctypes where it agrees
 with gcc), field access (bitfields, byte order), memory helpers, and bad
 input.
