@@ -21,7 +21,8 @@ import unittest
 import weft
 import weft.ctypes as C
 from weft.ctypes import (CDLL, PyDLL, CFUNCTYPE, POINTER, Structure, Union,
-                         BigEndianStructure, LittleEndianStructure, byref,
+                         BigEndianStructure, LittleEndianStructure,
+                         BigEndianUnion, byref,
                          c_bool, c_char, c_wchar, c_byte, c_ubyte, c_short,
                          c_ushort, c_int, c_uint, c_long, c_ulong,
                          c_longlong, c_ulonglong, c_size_t, c_ssize_t,
@@ -283,6 +284,106 @@ class Layout(unittest.TestCase):
         a.next = pointer(b)
         self.assertEqual(a.next.contents.v, 2)
         self.assertEqual(sizeof(Node), 16)
+
+
+SRCDIR = os.environ.get("top_srcdir") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir)
+LAYOUT_SCRIPT = os.path.join(SRCDIR, "tests", "ffi", "ffi-layout.py")
+
+
+def _layout_module():
+    """tests/ffi/ffi-layout.py, the engine's layout test, for its random
+    structs and its gcc ground truth."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("ffi_layout",
+                                                  LAYOUT_SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@unittest.skipUnless(os.path.exists(LAYOUT_SCRIPT), "no tests/ffi")
+class RandomLayouts(unittest.TestCase):
+    """Random structs and unions (ffi-layout.py's: nesting, arrays,
+    bitfields of every integer type, zero-width and unnamed ones, pack,
+    aligned, ms_struct, big-endian) declared as weft.ctypes classes:
+    sizeof, alignment and every field's offset must be gcc's, and a
+    bitfield set to all ones through its descriptor must set exactly the
+    bits gcc's `v.f = -1` sets."""
+
+    COUNT = 600
+
+    def test_weft_ctypes_classes_match_gcc(self):
+        import random
+        import subprocess
+        import tempfile
+        lay = _layout_module()
+        rnd = random.Random(20261204)
+        structs = []
+        for i in range(self.COUNT):
+            structs.append(lay.Struct(i, rnd, structs))
+        with tempfile.TemporaryDirectory(prefix="weft-pylayout-") as tmp:
+            try:
+                truth = lay.gcc_results(structs, tmp)
+            except (OSError, subprocess.CalledProcessError) as e:
+                self.skipTest("no C compiler: %s" % e)
+        scalars = {
+            "char": c_char, "signed char": c_byte, "unsigned char": c_ubyte,
+            "short": c_short, "unsigned short": c_ushort, "int": c_int,
+            "unsigned int": c_uint, "long": c_long, "unsigned long": c_ulong,
+            "long long": c_longlong, "unsigned long long": c_ulonglong,
+            "_Bool": c_bool, "wchar_t": c_wchar, "float": c_float,
+            "double": c_double, "long double": c_longdouble,
+            "void *": c_void_p, "char *": c_char_p}
+        classes = {}
+        problems = []
+        nbits = 0
+        for st in structs:
+            if st.big != lay.NATIVE_BIG:
+                base = BigEndianUnion if st.union else BigEndianStructure
+            else:
+                base = Union if st.union else Structure
+            fields = []
+            for f in st.fields:
+                t = scalars[f.base[0]] if f.kind == "scalar" \
+                    else classes[f.base.name]
+                if f.length is not None:
+                    t = t * f.length
+                fields.append((f.name, t) if f.bits is None
+                              else (f.name, t, f.bits))
+            ns = {"_pack_": st.pack, "_align_": st.align, "_fields_": fields}
+            if st.ms:
+                ns["_layout_"] = "ms"
+            cls = classes[st.name] = type(st.name, (base,), ns)
+            size, align, want = truth[st.name]
+            if (sizeof(cls), alignment(cls)) != (size, align):
+                problems.append("%s: size/align %d/%d, gcc %d/%d" % (
+                    st.name, sizeof(cls), alignment(cls), size, align))
+            for f in st.fields:
+                if not f.name:
+                    continue
+                if f.bits is None:
+                    got = getattr(cls, f.name).offset
+                    if got != want[f.name]:
+                        problems.append("%s.%s: offset %d, gcc %d" % (
+                            st.name, f.name, got, want[f.name]))
+                    continue
+                ones = {"_Bool": True, "char": 255}.get(f.base[0], -1)
+                if f.base[0] == "wchar_t":
+                    if f.bits > 20:
+                        continue  # no str holds all ones in so many bits
+                    ones = chr((1 << f.bits) - 1)
+                obj = cls()
+                setattr(obj, f.name, ones)
+                data = bytes(obj)
+                got = frozenset(i * 8 + j for i in range(len(data))
+                                for j in range(8) if data[i] >> j & 1)
+                nbits += 1
+                if got != want[f.name]:
+                    problems.append("%s.%s: bits %s, gcc %s" % (
+                        st.name, f.name, sorted(got), sorted(want[f.name])))
+        self.assertEqual(problems[:10], [])
+        self.assertGreater(nbits, 100)
 
 
 class Fields(unittest.TestCase):
