@@ -15,6 +15,11 @@
 
 %{
 #include "weft.h"
+/* SWIG spells const int64_t * as long long const * in the call it makes;
+ * on LP64 int64_t is long, so cast back to the header's type. */
+#define weft_ffi_function_new(address, restype, argtypes, ...)              \
+  weft_ffi_function_new(address, restype, (const weft_handle *)(argtypes),  \
+                        __VA_ARGS__)
 %}
 
 /* ---------------------------------------------------------------- Python */
@@ -886,6 +891,15 @@ weft_py_call$argnum: Py_CLEAR(resultobj);
   (weft_handle *wlist, size_t nw), (weft_handle *xlist, size_t nx)
 }
 
+/* Handles in, read only (ffi_function_new's argtypes): a sequence of
+ * ints. */
+%typemap(in) (const weft_handle *argtypes, size_t nargs) (int64_t *arr = NULL) {
+  if (weft_py_handles_in($input, &arr, &$2) < 0)
+    SWIG_fail;
+  $1 = arr;
+}
+%typemap(freearg) (const weft_handle *argtypes, size_t nargs) "free(arr$argnum);"
+
 /* Parallel arrays out (poller_poll): cap in, a list of (key, events). */
 %typemap(in) (int64_t *keys, uint32_t *events, size_t cap, size_t *n)
     (int64_t *k = NULL, uint32_t *e = NULL, size_t got = 0) {
@@ -1522,6 +1536,10 @@ WEFTLUA_OUT(unsigned int)
 %typemap(argout) int *valid "lua_pushboolean(L, *$1); SWIG_arg++;"
 WEFTLUA_GROW(weft_signal_strsignal, arg2, arg3, arg4)
 WEFTLUA_RETRY(weft_signal_pause)
+/* The ctypes engine's calls and closures are bindings/lua/ffi.c's. */
+%ignore weft_ffi_function_new;
+%ignore weft_ffi_call;
+%ignore weft_ffi_closure_new;
 %ignore weft_signal_set;
 %ignore weft_signal_get;
 %ignore weft_signal_dispatch;
@@ -1592,6 +1610,10 @@ WEFTLUA_RETRY(weft_signal_pause)
 
 /* Hand-written in rbweft.c: calls that take a callback or a void * (a
  * Ruby callable must run on a Ruby thread), or fill a caller's buffer. */
+/* The ctypes engine's calls and closures are rbffi.c's. */
+%ignore weft_ffi_function_new;
+%ignore weft_ffi_call;
+%ignore weft_ffi_closure_new;
 %ignore weft_thread_new;
 %ignore weft_thread_adopt;
 %ignore weft_thread_get_name;

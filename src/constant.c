@@ -14,6 +14,7 @@ static const weft__constant_table *const tables[] = {
     &weft__signal_constants,
     &weft__ffi_constants,
     &weft__ffi_lib_constants,
+    &weft__ffi_call_constants,
 };
 
 #define NTABLES (sizeof tables / sizeof tables[0])

@@ -31,5 +31,7 @@ extern const weft__constant_table weft__signal_constants;
 extern const weft__constant_table weft__ffi_constants;
 /* ffi_lib.c: the RTLD_* flags. */
 extern const weft__constant_table weft__ffi_lib_constants;
+/* ffi_call.c: WEFT_FFI_CALL_* and the FFI_* ABIs. */
+extern const weft__constant_table weft__ffi_call_constants;
 
 #endif

@@ -320,6 +320,10 @@ static weft_status handle_for(weft__ftype *t, weft_handle *out) {
   return st;
 }
 
+weft_status weft__ftype_handle(weft__ftype *t, weft_handle *out) {
+  return handle_for(t, out);
+}
+
 /* A new compound object with one reference (its first handle's). */
 static weft__ftype *ftype_alloc(int kind) {
   weft__ftype *t = calloc(1, sizeof *t);
@@ -1185,6 +1189,200 @@ WEFT_API weft_status weft_ffi_struct_field_layout(weft_handle st, size_t index,
   }
   weft__handle_unpin(st);
   return f != NULL ? 0 : -ENOENT;
+}
+
+/* ---- struct fields by index ---- */
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define NATIVE_ORDER WEFT_FFI_BIG_ENDIAN
+#else
+#define NATIVE_ORDER WEFT_FFI_LITTLE_ENDIAN
+#endif
+
+typedef unsigned __int128 u128;
+
+/* The n (<= 16) bytes at p as an unsigned integer in byte order `big`. */
+static u128 load_order(const unsigned char *p, size_t n, int big) {
+  u128 v = 0;
+  for (size_t i = 0; i < n; i++)
+    v |= (u128)p[big ? n - 1 - i : i] << (8 * i);
+  return v;
+}
+
+static void store_order(unsigned char *p, size_t n, int big, u128 v) {
+  for (size_t i = 0; i < n; i++)
+    p[big ? n - 1 - i : i] = (unsigned char)(v >> (8 * i));
+}
+
+/* The scalar field `index` of a finished struct, pinned; NULL with the
+ * status in *rc.  want_float: the field must be floating (else integer,
+ * pointer or bool). */
+static weft__ffield *scalar_field(weft_handle st, size_t index,
+                                  const void *address, int want_float,
+                                  weft__ftype **sp, weft_status *rc,
+                                  const char *what) {
+  if (address == NULL) {
+    *rc = weft__error(WEFT_EVALUE, 0, "%s: address is NULL", what);
+    return NULL;
+  }
+  weft__ftype *s = pin_struct(st, what, rc);
+  if (s == NULL)
+    return NULL;
+  weft__ffield *f = field_at(s, index, what);
+  if (f == NULL) {
+    *rc = -ENOENT;
+  } else {
+    int k = f->type->kind;
+    int is_float = k == WEFT_FFI_KIND_FLOAT;
+    int is_int = is_integer(f->type) || k == WEFT_FFI_KIND_POINTER;
+    if (f->bits == 0)
+      *rc = weft__error(WEFT_EVALUE, 0,
+                        "%s: field %zu is a zero-width bitfield", what, index);
+    else if (!is_float && !is_int)
+      *rc = weft__error(WEFT_EVALUE, 0,
+                        "%s: field %zu (%s) is not a scalar", what, index,
+                        f->type->name != NULL ? f->type->name : "aggregate");
+    else if (is_float != want_float)
+      *rc = weft__error(WEFT_EVALUE, 0,
+                        "%s: field %zu is %s: use ffi_struct_%s_%s", what,
+                        index, f->type->name, strstr(what, "get") ? "get" : "set",
+                        is_float ? "double" : "int");
+    else {
+      *sp = s;
+      return f;
+    }
+  }
+  weft__handle_unpin(st);
+  return NULL;
+}
+
+/* Sign- or zero-extend the low `bits` of v by t's signedness (bool: the
+ * value as C's _Bool conversion gives it). */
+static int64_t extend(const weft__ftype *t, u128 v, int bits) {
+  if (bits < 128)
+    v &= ((u128)1 << bits) - 1;
+  if (t->code == '?')
+    return v != 0;
+  if (t->kind == WEFT_FFI_KIND_SINT && bits < 64 && (v >> (bits - 1)) & 1)
+    return (int64_t)(uint64_t)(v | ~(((u128)1 << bits) - 1));
+  return (int64_t)(uint64_t)v;
+}
+
+WEFT_API weft_status weft_ffi_struct_get_int(weft_handle st, size_t index,
+                                             const void *address,
+                                             int64_t *value) {
+  static const char what[] = "ffi_struct_get_int";
+  WEFT__CHECK_PTR(value, what);
+  weft__ftype *s;
+  weft_status rc = 0;
+  weft__ffield *f = scalar_field(st, index, address, 0, &s, &rc, what);
+  if (f == NULL)
+    return rc;
+  int big = (s->flags & WEFT_FFI_BIG_ENDIAN) != 0;
+  const unsigned char *p = (const unsigned char *)address + f->offset;
+  if (f->bits < 0) {
+    *value = extend(f->type, load_order(p, f->type->size, big),
+                    (int)f->type->size * 8);
+  } else {
+    u128 unit = load_order(p, f->unit, big);
+    *value = extend(f->type, unit >> f->bit_offset, f->bits);
+  }
+  weft__handle_unpin(st);
+  return 0;
+}
+
+WEFT_API weft_status weft_ffi_struct_set_int(weft_handle st, size_t index,
+                                             void *address, int64_t value) {
+  static const char what[] = "ffi_struct_set_int";
+  weft__ftype *s;
+  weft_status rc = 0;
+  weft__ffield *f = scalar_field(st, index, address, 0, &s, &rc, what);
+  if (f == NULL)
+    return rc;
+  int big = (s->flags & WEFT_FFI_BIG_ENDIAN) != 0;
+  unsigned char *p = (unsigned char *)address + f->offset;
+  u128 v = (u128)(uint64_t)value;
+  if (f->type->code == '?')
+    v = value != 0;
+  if (f->bits < 0) {
+    store_order(p, f->type->size, big, v);
+  } else {
+    u128 mask = (((u128)1 << f->bits) - 1) << f->bit_offset;
+    u128 unit = load_order(p, f->unit, big);
+    unit = (unit & ~mask) | ((v << f->bit_offset) & mask);
+    store_order(p, f->unit, big, unit);
+  }
+  weft__handle_unpin(st);
+  return 0;
+}
+
+WEFT_API weft_status weft_ffi_struct_get_double(weft_handle st, size_t index,
+                                                const void *address,
+                                                double *value) {
+  static const char what[] = "ffi_struct_get_double";
+  WEFT__CHECK_PTR(value, what);
+  weft__ftype *s;
+  weft_status rc = 0;
+  weft__ffield *f = scalar_field(st, index, address, 1, &s, &rc, what);
+  if (f == NULL)
+    return rc;
+  unsigned char b[sizeof(long double)];
+  size_t n = f->type->size;
+  memcpy(b, (const unsigned char *)address + f->offset, n);
+  if ((s->flags & (WEFT_FFI_BIG_ENDIAN | WEFT_FFI_LITTLE_ENDIAN)) !=
+      NATIVE_ORDER)
+    for (size_t i = 0; i < n / 2; i++) {
+      unsigned char t = b[i];
+      b[i] = b[n - 1 - i];
+      b[n - 1 - i] = t;
+    }
+  if (n == sizeof(float)) {
+    float x;
+    memcpy(&x, b, n);
+    *value = x;
+  } else if (n == sizeof(double)) {
+    double x;
+    memcpy(&x, b, n);
+    *value = x;
+  } else {
+    long double x;
+    memcpy(&x, b, n);
+    *value = (double)x;
+  }
+  weft__handle_unpin(st);
+  return 0;
+}
+
+WEFT_API weft_status weft_ffi_struct_set_double(weft_handle st, size_t index,
+                                                void *address, double value) {
+  static const char what[] = "ffi_struct_set_double";
+  weft__ftype *s;
+  weft_status rc = 0;
+  weft__ffield *f = scalar_field(st, index, address, 1, &s, &rc, what);
+  if (f == NULL)
+    return rc;
+  unsigned char b[sizeof(long double)];
+  size_t n = f->type->size;
+  if (n == sizeof(float)) {
+    float x = (float)value;
+    memcpy(b, &x, n);
+  } else if (n == sizeof(double)) {
+    memcpy(b, &value, n);
+  } else {
+    long double x = value;
+    memset(b, 0, sizeof b);
+    memcpy(b, &x, n);
+  }
+  if ((s->flags & (WEFT_FFI_BIG_ENDIAN | WEFT_FFI_LITTLE_ENDIAN)) !=
+      NATIVE_ORDER)
+    for (size_t i = 0; i < n / 2; i++) {
+      unsigned char t = b[i];
+      b[i] = b[n - 1 - i];
+      b[n - 1 - i] = t;
+    }
+  memcpy((unsigned char *)address + f->offset, b, n);
+  weft__handle_unpin(st);
+  return 0;
 }
 
 /* ---- constants ---- */

@@ -67,4 +67,7 @@ void weft__ftype_unref(weft__ftype *t);
  * "void" too), or NULL.  Builtins are static: no reference to take. */
 weft__ftype *weft__ftype_builtin(const char *name);
 
+/* A new handle of t (which gets a reference for it). */
+weft_status weft__ftype_handle(weft__ftype *t, weft_handle *out);
+
 #endif
