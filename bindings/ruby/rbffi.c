@@ -26,8 +26,10 @@
  *     table; the Callback object keeps what its conversions need.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ruby.h>
@@ -889,22 +891,38 @@ static void *call_nogvl(void *p) {
   return NULL;
 }
 
+/* The C name of argument i's type, for messages. */
+static VALUE arg_type_name(struct rfn *f, size_t i) {
+  weft_handle t;
+  char buf[128];
+  size_t len = 0;
+  if (weft_ffi_function_argtype(f->h, i, &t) < 0)
+    return rb_str_new_cstr(cv_name[f->args[i].cv]);
+  weft_status st = weft_ffi_type_name(t, buf, sizeof buf, &len);
+  weft_close(t);
+  if (st < 0)
+    return rb_str_new_cstr(cv_name[f->args[i].cv]);
+  return rb_str_new(buf, (long)len);
+}
+
 NORETURN(static void bad_arg(struct rfn *f, size_t i, VALUE v, int r));
 static void bad_arg(struct rfn *f, size_t i, VALUE v, int r) {
   const struct conv *c = &f->args[i];
+  VALUE tn = arg_type_name(f, i);
   if (r == BAD_RANGE && c->cv == CV_STRING)
     rb_raise(rb_eArgError,
-             "%" PRIsVALUE ": argument %zu (char*): the String "
+             "%" PRIsVALUE ": argument %zu (%" PRIsVALUE "): the String "
              "holds a NUL byte",
-             f->name, i + 1);
+             f->name, i + 1, tn);
   if (r == BAD_RANGE)
     rb_raise(rb_eRangeError,
-             "%" PRIsVALUE ": argument %zu (%s): %" PRIsVALUE
+             "%" PRIsVALUE ": argument %zu (%" PRIsVALUE "): %" PRIsVALUE
              " is out of range",
-             f->name, i + 1, cv_name[c->cv], rb_inspect(v));
+             f->name, i + 1, tn, rb_inspect(v));
   rb_raise(rb_eTypeError,
-           "%" PRIsVALUE ": argument %zu (%s): expected %s, not %" PRIsVALUE,
-           f->name, i + 1, cv_name[c->cv], expected[c->cv], what_is(v));
+           "%" PRIsVALUE ": argument %zu (%" PRIsVALUE "): expected %s, not "
+           "%" PRIsVALUE,
+           f->name, i + 1, tn, expected[c->cv], what_is(v));
 }
 
 /* The scalar slots of a call: 16 bytes each (long double). */
@@ -1050,55 +1068,147 @@ static VALUE fn_types(VALUE self) {
 
 /* ------------------------------------------------------------ Callback */
 
-/* What a closure's handler needs; malloc'd (not GC memory), as weft may
- * call the handler on any thread until the closure is closed. */
+/* What a closure's handler needs, malloc'd (never GC memory): weft may
+ * call the handler on any thread, and weft_close does not wait for calls
+ * already inside it.  So weft's arg is not a pointer but a slot id of
+ * `cbs`, a table under cbs_mu: a call finds its record there (or nothing,
+ * once released) and counts itself in `calls`; the record is freed by
+ * whichever of the release and the last call comes second. */
 struct rcb_c {
-  long id; /* the block, in rbweft.c's callback table */
+  long proc_id; /* the block, in rbweft.c's (marked) callback table */
   size_t nargs;
   struct conv ret;
   struct conv *args;
+  size_t calls; /* under cbs_mu */
+  int dead;     /* released: free once calls is 0 */
 };
 
+struct cb_slot {
+  struct rcb_c *c; /* NULL: free */
+  uint32_t gen;
+};
+
+static pthread_mutex_t cbs_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cb_slot *cbs;
+static size_t cbs_len, cbs_cap;
+static VALUE cb_keep; /* slot id -> the Struct classes its conversions name */
+
+static void rcb_c_free(struct rcb_c *c) {
+  free(c->args);
+  free(c);
+}
+
+/* A new slot id for c (>= 1: gen << 32 | index); 0 without memory. */
+static uint64_t cbs_add(struct rcb_c *c) {
+  pthread_mutex_lock(&cbs_mu);
+  size_t i;
+  for (i = 0; i < cbs_len; i++)
+    if (cbs[i].c == NULL)
+      break;
+  if (i == cbs_len) {
+    if (cbs_len == cbs_cap) {
+      size_t cap = cbs_cap ? cbs_cap * 2 : 16;
+      struct cb_slot *n = realloc(cbs, cap * sizeof *n);
+      if (n == NULL) {
+        pthread_mutex_unlock(&cbs_mu);
+        return 0;
+      }
+      cbs = n;
+      cbs_cap = cap;
+    }
+    cbs[cbs_len].gen = 0;
+    cbs_len++;
+  }
+  cbs[i].c = c;
+  uint64_t id = ((uint64_t)++cbs[i].gen << 32) | i;
+  pthread_mutex_unlock(&cbs_mu);
+  return id;
+}
+
+/* The record of slot id, counted as a call; NULL once released. */
+static struct rcb_c *cbs_enter(uint64_t id) {
+  size_t i = (size_t)(id & 0xffffffffu);
+  struct rcb_c *c = NULL;
+  pthread_mutex_lock(&cbs_mu);
+  if (i < cbs_len && cbs[i].gen == (uint32_t)(id >> 32) && cbs[i].c != NULL) {
+    c = cbs[i].c;
+    c->calls++;
+  }
+  pthread_mutex_unlock(&cbs_mu);
+  return c;
+}
+
+static void cbs_leave(struct rcb_c *c) {
+  pthread_mutex_lock(&cbs_mu);
+  int last = --c->calls == 0 && c->dead;
+  pthread_mutex_unlock(&cbs_mu);
+  if (last)
+    rcb_c_free(c);
+}
+
+/* Take slot id out of the table: later calls find nothing.  Frees the
+ * record unless a call is inside it (that call then does). */
+static void cbs_remove(uint64_t id) {
+  size_t i = (size_t)(id & 0xffffffffu);
+  struct rcb_c *c = NULL;
+  int now = 0;
+  pthread_mutex_lock(&cbs_mu);
+  if (i < cbs_len && cbs[i].gen == (uint32_t)(id >> 32) && cbs[i].c != NULL) {
+    c = cbs[i].c;
+    cbs[i].c = NULL;
+    c->dead = 1;
+    now = c->calls == 0;
+  }
+  pthread_mutex_unlock(&cbs_mu);
+  if (now)
+    rcb_c_free(c);
+}
+
+static void after_fork_child(void) {
+  pthread_mutex_init(&cbs_mu, NULL); /* calls of the parent's threads */
+}
+
+/* The Ruby object: the closure handle, its address and slot.  Releasing
+ * (Callback#free, or the finalizer weft_ffi.rb defines, which runs in
+ * normal Ruby context, as rbweft.c's callback table needs) goes through
+ * Raw.callback_release, never through the GC's free function. */
 struct rcb {
   weft_handle closure;
   void *address;
-  struct rcb_c *c; /* freed once the closure is closed */
-  VALUE keep;      /* the struct classes c's conversions name */
+  uint64_t slot;
 };
-
-static void cb_mark(void *p) { rb_gc_mark(((struct rcb *)p)->keep); }
-
-static void cb_release(struct rcb *cb) {
-  if (cb->closure != 0) {
-    weft_close(cb->closure); /* returns once no call runs the handler */
-    cb->closure = 0;
-  }
-  if (cb->c != NULL) {
-    weft_rb_callback_drop(cb->c->id);
-    free(cb->c->args);
-    free(cb->c);
-    cb->c = NULL;
-  }
-}
-
-static void cb_free(void *p) {
-  cb_release(p);
-  xfree(p);
-}
 
 static const rb_data_type_t cb_type = {
     .wrap_struct_name = "Weft::FFI::Callback",
-    .function = {.dmark = cb_mark, .dfree = cb_free, .dsize = NULL},
+    .function = {.dmark = NULL,
+                 .dfree = RUBY_TYPED_DEFAULT_FREE,
+                 .dsize = NULL},
     .flags = RUBY_TYPED_FREE_IMMEDIATELY};
 
 static VALUE cb_alloc(VALUE klass) {
   struct rcb *cb;
-  VALUE obj = TypedData_Make_Struct(klass, struct rcb, &cb_type, cb);
-  cb->keep = Qnil;
-  return obj;
+  return TypedData_Make_Struct(klass, struct rcb, &cb_type, cb);
 }
 
 static struct rcb *cb_of(VALUE v) { return rb_check_typeddata(v, &cb_type); }
+
+/* Release closure and slot (with the GVL, in normal Ruby context). */
+static void cb_release(weft_handle closure, uint64_t slot) {
+  if (closure != 0)
+    weft_close(closure); /* C calls after this reach no handler */
+  if (slot == 0)
+    return;
+  size_t i = (size_t)(slot & 0xffffffffu);
+  long proc_id = 0;
+  pthread_mutex_lock(&cbs_mu);
+  if (i < cbs_len && cbs[i].gen == (uint32_t)(slot >> 32) && cbs[i].c != NULL)
+    proc_id = cbs[i].c->proc_id;
+  pthread_mutex_unlock(&cbs_mu);
+  cbs_remove(slot);
+  if (proc_id != 0)
+    weft_rb_callback_drop(proc_id);
+  rb_hash_delete(cb_keep, ULL2NUM(slot));
+}
 
 struct cbrun {
   struct rcb_c *c;
@@ -1110,15 +1220,16 @@ struct cbrun {
 static VALUE cb_body(VALUE p) {
   struct cbrun *r = (struct cbrun *)p;
   struct rcb_c *c = r->c;
-  VALUE proc = weft_rb_callback_get(c->id);
+  VALUE proc = weft_rb_callback_get(c->proc_id);
   if (NIL_P(proc))
-    return Qnil; /* freed meanwhile */
+    return Qnil; /* released meanwhile */
   VALUE tmp = 0;
   VALUE *argv = ALLOCV_N(VALUE, tmp, c->nargs ? c->nargs : 1);
   for (size_t i = 0; i < c->nargs; i++)
     argv[i] = from_c(&c->args[i], r->args[i]);
   VALUE res = rb_funcallv(proc, id_call, (int)c->nargs, argv);
   ALLOCV_END(tmp);
+  RB_GC_GUARD(proc);
   if (c->ret.cv == CV_VOID)
     return Qnil;
   int bad;
@@ -1172,77 +1283,82 @@ static void *cb_with_gvl(void *p) {
 
 /* weft's handler, on whatever thread C calls the closure. */
 static void cb_handler(void *arg, void *ret, void **args) {
-  struct cbrun r = {arg, ret, args, !ruby_native_thread_p()};
+  struct rcb_c *c = cbs_enter((uint64_t)(uintptr_t)arg);
+  if (c == NULL)
+    return; /* released: ret stays zeros */
+  struct cbrun r = {c, ret, args, !ruby_native_thread_p()};
   weft_rb_with_gvl(cb_with_gvl, &r);
+  cbs_leave(c);
 }
 
-/* #__setup(signature function handle, block, struct classes): make the
- * closure.  The signature handle is the caller's. */
+/* #__setup(signature function handle, block, struct classes) -> slot id
+ * (for the finalizer): make the closure.  The signature handle stays the
+ * caller's. */
 static VALUE cb_setup(VALUE self, VALUE sig, VALUE proc, VALUE classes) {
   struct rcb *cb = cb_of(self);
-  if (cb->c != NULL)
+  if (cb->slot != 0)
     rb_raise(rb_eRuntimeError, "callback set up already");
   weft_handle h = weft_rb_handle(sig);
   size_t nargs = 0, nfixed = 0;
   check(weft_ffi_function_arg_count(h, &nargs, &nfixed));
-  struct conv ret, *args = calloc(nargs ? nargs : 1, sizeof *args);
-  if (args == NULL)
-    rb_memerror();
-  weft_handle t;
-  weft_status st = weft_ffi_function_restype(h, &t);
-  for (size_t i = 0; st == 0 && i <= nargs; i++) {
-    struct conv *c = i == 0 ? &ret : &args[i - 1];
-    int bad = 0;
-    if (i > 0)
-      st = weft_ffi_function_argtype(h, i - 1, &t);
-    if (st == 0) {
-      int kind = 0;
-      weft_ffi_type_kind(t, &kind);
-      bad = kind == WEFT_FFI_KIND_ARRAY && i == 0;
-      if (!bad)
-        conv_of(t, c); /* (no raise: the type is good) */
-      weft_close(t);
-    }
-    c->klass = NIL_P(classes) ? Qnil : rb_ary_entry(classes, (long)i);
-    if (st == 0 && c->cv == CV_STRUCT && NIL_P(c->klass))
-      bad = 1;
-    if (bad) {
-      free(args);
+  /* Every conversion first (they may raise), then the C records. */
+  VALUE tmpv = 0;
+  struct conv *convs = ALLOCV_N(struct conv, tmpv, nargs + 1);
+  for (size_t i = 0; i <= nargs; i++) {
+    weft_handle t;
+    check(i == 0 ? weft_ffi_function_restype(h, &t)
+                 : weft_ffi_function_argtype(h, i - 1, &t));
+    int kind = 0;
+    weft_status st = weft_ffi_type_kind(t, &kind);
+    if (st == 0 && !(kind == WEFT_FFI_KIND_ARRAY && i == 0))
+      conv_of(t, &convs[i]);
+    weft_close(t);
+    check(st);
+    convs[i].klass = NIL_P(classes) ? Qnil : rb_ary_entry(classes, (long)i);
+    if (convs[i].cv == CV_STRUCT && NIL_P(convs[i].klass))
       rb_raise(rb_eTypeError,
-               "callback %s %zu: a struct by value needs its "
-               "Struct class",
+               "callback %s %zu: a struct by value needs its Struct class "
+               "(give the types, not a signature string)",
                i == 0 ? "result" : "argument", i);
-    }
   }
-  if (st < 0) {
-    free(args);
-    weft_rb_raise(st);
-  }
+  long proc_id = weft_rb_callback_add(proc); /* TypeError unless #call */
   struct rcb_c *c = malloc(sizeof *c);
-  if (c == NULL) {
+  struct conv *args = malloc((nargs ? nargs : 1) * sizeof *args);
+  uint64_t slot = 0;
+  if (c != NULL && args != NULL) {
+    c->proc_id = proc_id;
+    c->nargs = nargs;
+    c->ret = convs[0];
+    memcpy(args, convs + 1, nargs * sizeof *args);
+    c->args = args;
+    c->calls = 0;
+    c->dead = 0;
+    slot = cbs_add(c);
+  }
+  ALLOCV_END(tmpv);
+  if (slot == 0) {
+    free(c);
     free(args);
+    weft_rb_callback_drop(proc_id);
     rb_memerror();
   }
-  c->nargs = nargs;
-  c->ret = ret;
-  c->args = args;
-  c->id = weft_rb_callback_add(proc); /* TypeError unless #call */
-  cb->c = c;
-  cb->keep = classes;
+  rb_hash_aset(cb_keep, ULL2NUM(slot), classes);
   weft_rb_dispatcher_ensure(); /* for calls from threads Ruby does not know */
   weft_handle closure = 0;
-  st = weft_ffi_closure_new(h, cb_handler, c, &closure);
-  cb->closure = closure;
+  weft_status st =
+      weft_ffi_closure_new(h, cb_handler, (void *)(uintptr_t)slot, &closure);
   if (st == 0)
     st = weft_ffi_closure_address(closure, &cb->address);
   if (st < 0) {
-    cb_release(cb);
+    cb_release(closure, slot);
     weft_rb_raise(st);
   }
-  return self;
+  cb->closure = closure;
+  cb->slot = slot;
+  return ULL2NUM(slot);
 }
 
-/* #to_ptr / #address: the function pointer C calls. */
+/* #to_ptr: the function pointer C calls. */
 static VALUE cb_to_ptr(VALUE self) {
   struct rcb *cb = cb_of(self);
   if (cb->closure == 0)
@@ -1250,21 +1366,15 @@ static VALUE cb_to_ptr(VALUE self) {
   return ptr_wrap(cb->address, 0, self);
 }
 
-/* #free: close the closure now (C must not call it afterwards); waits,
- * without the GVL, for calls running the block on other threads. */
-static void *cb_release_nogvl(void *p) {
-  struct rcb *cb = p;
-  weft_close(cb->closure);
-  cb->closure = 0;
-  return NULL;
-}
-
+/* #__free: close the closure now (C must not call it afterwards; a call
+ * already running the block finishes). */
 static VALUE cb_free_m(VALUE self) {
   struct rcb *cb = cb_of(self);
   if (cb->closure == 0)
     raise_weft("ClosedError", WEFT_ECLOSED, "the callback was freed");
-  rb_nogvl(cb_release_nogvl, cb, NULL, NULL, 0);
-  cb_release(cb);
+  cb_release(cb->closure, cb->slot);
+  cb->closure = 0;
+  cb->slot = 0;
   return Qnil;
 }
 
@@ -1278,6 +1388,23 @@ static VALUE cb_handle(VALUE self) {
   if (cb->closure == 0)
     raise_weft("ClosedError", WEFT_ECLOSED, "the callback was freed");
   return LL2NUM(cb->closure);
+}
+
+/* Raw.callback_release(closure handle, slot): the finalizer's release of
+ * a Callback the GC took. */
+static VALUE raw_callback_release(VALUE self, VALUE closure, VALUE slot) {
+  cb_release(weft_rb_handle(closure), NUM2ULL(slot));
+  return Qnil;
+}
+
+/* Raw.callback_count -> records C may still call (for tests). */
+static VALUE raw_callback_count(VALUE self) {
+  size_t n = 0;
+  pthread_mutex_lock(&cbs_mu);
+  for (size_t i = 0; i < cbs_len; i++)
+    n += cbs[i].c != NULL;
+  pthread_mutex_unlock(&cbs_mu);
+  return SIZET2NUM(n);
 }
 
 /* ----------------------------------------------------------------- Raw */
@@ -1609,11 +1736,17 @@ void weft_rb_init_ffi(VALUE native) {
   c_callback = rb_define_class_under(m_ffi, "Callback", rb_cObject);
   rb_define_alloc_func(c_callback, cb_alloc);
   rb_define_private_method(c_callback, "__setup", cb_setup, 3);
+  rb_define_private_method(c_callback, "__free", cb_free_m, 0);
   rb_define_method(c_callback, "to_ptr", cb_to_ptr, 0);
-  rb_define_method(c_callback, "free", cb_free_m, 0);
   rb_define_method(c_callback, "freed?", cb_freed_p, 0);
   rb_define_method(c_callback, "handle", cb_handle, 0);
 
+  cb_keep = rb_hash_new();
+  rb_gc_register_mark_object(cb_keep);
+  pthread_atfork(NULL, NULL, after_fork_child);
+
+  rb_define_module_function(m_raw, "callback_release", raw_callback_release, 2);
+  rb_define_module_function(m_raw, "callback_count", raw_callback_count, 0);
   rb_define_module_function(m_raw, "type_named", raw_type_named, 1);
   rb_define_module_function(m_raw, "pointer_new", raw_pointer_new, 1);
   rb_define_module_function(m_raw, "array_new", raw_array_new, 2);

@@ -501,10 +501,25 @@ module Weft
           classes = [rtype.struct_class, *atypes.map(&:struct_class)]
         end
         begin
-          __setup(h, block, classes)
+          slot = __setup(h, block, classes)
         ensure
           Raw.close(h)
         end
+        ObjectSpace.define_finalizer(self, Callback.releaser(handle, slot))
+      end
+
+      # The finalizer: it must not hold the Callback itself.
+      def self.releaser(closure, slot)
+        proc { Raw.callback_release(closure, slot) }
+      end
+
+      # Release the closure now: C must not call it afterwards (a call
+      # already running the block finishes).  Weft::ClosedError if freed
+      # already.
+      def free
+        __free
+        ObjectSpace.undefine_finalizer(self)
+        nil
       end
 
       def address
@@ -540,7 +555,9 @@ module Weft
     # struct as an instance over the parent's memory, a char * field as a
     # String or nil (a String stored in one is kept alive by the struct).
     class Struct
-      Field = ::Struct.new(:name, :index, :type, :bits, :fk, :offset)
+      # range: what an ordinary integer field takes (a bitfield keeps the
+      # low bits of any Integer, as C's assignment does).
+      Field = ::Struct.new(:name, :index, :type, :bits, :fk, :offset, :range)
 
       class << self
         def layout(*spec)
@@ -550,11 +567,13 @@ module Weft
           raise ArgumentError, "layout takes name, type pairs" if spec.empty? || spec.size.odd?
 
           @spec = spec.each_slice(2).to_a
+          # Accessors, where they hide no method (Kernel#p, #hash, ...).
           @spec.each do |name, _|
-            next if name.nil? || method_defined?(name) || private_method_defined?(name)
+            next if name.nil?
 
-            define_method(name) { self[name] }
-            define_method(:"#{name}=") { |v| self[name] = v }
+            define_method(name) { self[name] } unless method_defined?(name) || private_method_defined?(name)
+            setter = :"#{name}="
+            define_method(setter) { |v| self[name] = v } unless method_defined?(setter) || private_method_defined?(setter)
           end
           self
         end
@@ -671,7 +690,7 @@ module Weft
             end
             t = FFI.find_type(type)
             Raw.struct_add(st, name.nil? ? "" : name.to_s, t.handle, bits)
-            Field.new(name&.to_sym, i, t, bits, field_kind(t), nil)
+            Field.new(name&.to_sym, i, t, bits, field_kind(t), nil, int_range(t, bits))
           end
           Raw.struct_finish(st)
           fields.each { |f| f.offset = Raw.field_layout(st, f.index)[0] }
@@ -682,6 +701,13 @@ module Weft
 
         def superclass_spec
           superclass.instance_variable_get(:@spec) if superclass < Struct
+        end
+
+        def int_range(t, bits)
+          return nil unless bits.negative? && (t.kind == KIND_SINT || t.kind == KIND_UINT) && t.code != "?".ord
+
+          n = t.size * 8
+          (-(2**(n - 1)))..(t.kind == KIND_SINT ? 2**(n - 1) - 1 : 2**n - 1)
         end
 
         def field_kind(t)
@@ -744,6 +770,10 @@ module Weft
           Raw.field_set(self.class.ffi_type.handle, f.index, @pointer, f.fk, mem)
           (@refs ||= {})[f.name] = mem
         elsif f.fk
+          if f.range && value.is_a?(Integer) && !f.range.cover?(value)
+            raise RangeError, "#{value} is out of range for #{self.class}.#{f.name} (#{f.type.name})"
+          end
+
           Raw.field_set(self.class.ffi_type.handle, f.index, @pointer, f.fk, value)
           @refs&.delete(f.name)
         elsif f.type.struct_class
