@@ -68,10 +68,9 @@ WEFT_API weft_status weft_ffi_errno_get(int *value) {
 }
 
 WEFT_API weft_status weft_ffi_errno_set(int value, int *old) {
-  int was = saved_errno;
+  WEFT__CHECK_PTR(old, "ffi_errno_set");
+  *old = saved_errno;
   saved_errno = value;
-  if (old != NULL)
-    *old = was;
   return 0;
 }
 
@@ -122,7 +121,8 @@ static int is_sse(int c) { return c == FC_F32 || c == FC_F64; }
 static void plan_fast(weft__ffn *f) {
   if (!FAST_PATH ||
       (f->flags & (WEFT_FFI_CALL_LIBFFI | WEFT_FFI_CALL_VARIADIC)) ||
-      (f->abi != 0 && f->abi != FFI_DEFAULT_ABI) || f->nargs > FAST_ARGS)
+      (f->abi != 0 && f->abi != FFI_DEFAULT_ABI) || f->nargs > FAST_ARGS ||
+      f->address == NULL)
     return;
   int rc = weft__fclass(f->ret);
   if (rc == FC_NONE && f->ret->kind != WEFT_FFI_KIND_VOID)
@@ -406,18 +406,12 @@ static inline weft__ffn *call_pin(weft_handle fn, int *pinned) {
 
 /* ---- making functions ---- */
 
-WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
-                                           const weft_handle *argtypes,
-                                           size_t nargs, size_t nfixed, int abi,
-                                           int flags, weft_handle *out) {
-  static const char what[] = "ffi_function_new";
-  WEFT__CHECK_PTR(out, what);
+/* The flag, abi and count checks of weft_ffi_function_new. */
+static weft_status check_shape(size_t nargs, size_t nfixed, int abi, int flags,
+                               const char *what) {
   if (flags & ~KNOWN_FLAGS)
     return weft__error(WEFT_EVALUE, 0, "%s: unknown flags 0x%x", what,
                        (unsigned)(flags & ~KNOWN_FLAGS));
-  if (nargs > 0 && argtypes == NULL)
-    return weft__error(WEFT_EVALUE, 0, "%s: argtypes is NULL with nargs %zu",
-                       what, nargs);
   if (nargs > MAX_ARGS)
     return weft__error(WEFT_EVALUE, 0, "%s: %zu arguments (at most %d)", what,
                        nargs, MAX_ARGS);
@@ -426,7 +420,22 @@ WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
                        what, nfixed, nargs);
   if (abi < 0 || (abi != 0 && (abi <= FFI_FIRST_ABI || abi >= FFI_LAST_ABI)))
     return weft__error(WEFT_EVALUE, 0, "%s: unknown abi %d", what, abi);
-  weft__ftype **types = calloc(nargs + 1, sizeof *types);
+  return 0;
+}
+
+WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
+                                           const weft_handle *argtypes,
+                                           size_t nargs, size_t nfixed, int abi,
+                                           int flags, weft_handle *out) {
+  static const char what[] = "ffi_function_new";
+  WEFT__CHECK_PTR(out, what);
+  if (nargs > 0 && argtypes == NULL)
+    return weft__error(WEFT_EVALUE, 0, "%s: argtypes is NULL with nargs %zu",
+                       what, nargs);
+  /* Handles first (a bad one is WEFT_EBADHANDLE whatever else is wrong),
+   * then the shape, then the types' own checks. */
+  size_t limit = nargs <= MAX_ARGS ? nargs : MAX_ARGS + 1;
+  weft__ftype **types = calloc(limit + 1, sizeof *types);
   if (types == NULL)
     return weft__errno(ENOMEM, what);
   weft_status st = 0;
@@ -435,13 +444,15 @@ WEFT_API weft_status weft_ffi_function_new(void *address, weft_handle restype,
                                   : weft__ftype_pin(restype, what);
   if (ret == NULL)
     st = WEFT__PIN_FAILED;
-  for (; st == 0 && pinned < nargs; pinned++) {
+  for (; st == 0 && pinned < limit && pinned < nargs; pinned++) {
     types[pinned] = weft__ftype_pin(argtypes[pinned], what);
     if (types[pinned] == NULL)
       st = WEFT__PIN_FAILED;
   }
-  if (st < 0 && pinned > 0)
+  if (st < 0 && pinned > 0 && types[pinned - 1] == NULL)
     pinned--; /* the one that failed is not pinned */
+  if (st == 0)
+    st = check_shape(nargs, nfixed, abi, flags, what);
   weft__ffn *f = NULL;
   if (st == 0)
     st = ffn_make(address, ret, types, nargs, nfixed, abi, flags, NULL, &f,
@@ -505,6 +516,13 @@ WEFT_API weft_status weft_ffi_library_function(weft_handle lib,
   if (flags & ~KNOWN_FLAGS)
     return weft__error(WEFT_EVALUE, 0, "%s: unknown flags 0x%x", what,
                        (unsigned)(flags & ~KNOWN_FLAGS));
+  /* The library first: a bad handle is WEFT_EBADHANDLE whatever the
+   * signature says. */
+  if (lib != 0) {
+    if (weft__handle_pin(lib, WEFT_KIND_FFI_LIBRARY, what) == NULL)
+      return WEFT__PIN_FAILED;
+    weft__handle_unpin(lib);
+  }
   weft__fsig sig;
   weft_status st = weft__fsig_parse(signature, &sig, what);
   if (st < 0)
@@ -524,6 +542,21 @@ WEFT_API weft_status weft_ffi_library_function(weft_handle lib,
 }
 
 /* ---- calling ---- */
+
+static __attribute__((noinline)) weft_status call_refused(const weft__ffn *f,
+                                                          void **args) {
+  static const char what[] = "ffi_call";
+  if (f->address == NULL)
+    return weft__error(WEFT_ESTATE, 0,
+                       "%s: the function has no address (a signature only)",
+                       what);
+  if (args == NULL)
+    return weft__error(WEFT_EVALUE, 0, "%s: args is NULL", what);
+  for (size_t i = 0; i < f->nargs; i++)
+    if (args[i] == NULL)
+      return weft__error(WEFT_EVALUE, 0, "%s: args[%zu] is NULL", what, i);
+  return 0;
+}
 
 #if FAST_PATH
 #if FAST_INTS == 6
@@ -670,21 +703,16 @@ static inline void fast_store(int c, int64_t r, void *ret) {
  * shape: three registers straight from the arguments, no arrays. */
 static inline __attribute__((always_inline)) weft_status
 fast_call_narrow(const weft__ffn *f, void *ret, void **args) {
-  int64_t a0 = 0, a1 = 0, a2 = 0;
-  switch (f->nargs) {
-  case 3:
-    a2 = int_load(f->arg_class[2], args[2]);
-    /* fall through */
-  case 2:
-    a1 = int_load(f->arg_class[1], args[1]);
-    /* fall through */
-  case 1:
-    a0 = int_load(f->arg_class[0], args[0]);
-    /* fall through */
-  default:
-    break;
+  int64_t a[3] = {0, 0, 0};
+  size_t n = f->nargs;
+  if (n > 0 && args == NULL)
+    return call_refused(f, args);
+  for (size_t i = 0; i < n; i++) {
+    if (args[i] == NULL)
+      return call_refused(f, args);
+    a[i] = int_load(f->arg_class[i], args[i]);
   }
-  int64_t r = ((fast_int3_fn)f->address)(a0, a1, a2);
+  int64_t r = ((fast_int3_fn)f->address)(a[0], a[1], a[2]);
   if (ret != NULL && f->ret_class != FC_NONE)
     fast_store(f->ret_class, r, ret);
   return 0;
@@ -790,26 +818,15 @@ static __attribute__((noinline)) weft_status slow_call(const weft__ffn *f,
   return 0;
 }
 
-static __attribute__((noinline)) weft_status call_refused(const weft__ffn *f,
-                                                          void **args) {
-  static const char what[] = "ffi_call";
-  if (f->address == NULL)
-    return weft__error(WEFT_ESTATE, 0,
-                       "%s: the function has no address (a signature only)",
-                       what);
-  if (args == NULL)
-    return weft__error(WEFT_EVALUE, 0, "%s: args is NULL", what);
-  for (size_t i = 0; i < f->nargs; i++)
-    if (args[i] == NULL)
-      return weft__error(WEFT_EVALUE, 0, "%s: args[%zu] is NULL", what, i);
-  return 0;
-}
-
 WEFT_API weft_status weft_ffi_call(weft_handle fn, void *ret, void **args) {
   int pinned = 0;
   const weft__ffn *f = call_pin(fn, &pinned);
   if (f == NULL)
     return WEFT__PIN_FAILED;
+#if FAST_PATH
+  if (f->narrow && !pinned)
+    return fast_call_narrow(f, ret, args); /* checks its arguments */
+#endif
   int ok = f->address != NULL && (f->nargs == 0 || args != NULL);
   for (size_t i = 0; ok && i < f->nargs; i++)
     ok = args[i] != NULL;
@@ -822,8 +839,6 @@ WEFT_API weft_status weft_ffi_call(weft_handle fn, void *ret, void **args) {
   if (!ok)
     return call_refused(f, args);
 #if FAST_PATH
-  if (f->narrow)
-    return fast_call_narrow(f, ret, args);
   if (f->flags & WEFT_FFI_CALL_FAST)
     return fast_call(f, ret, args); /* a tail call: no frame here */
 #endif

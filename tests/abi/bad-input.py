@@ -50,15 +50,22 @@ ARG_KINDS = {"h": "any", "thread": "thread", "timer": "timer",
              "barrier": "barrier", "dispatcher": "dispatcher",
              "sock": "socket", "poller": "poller", "target": "socket",
              "stream": "stream", "ai": "addrinfo", "type": "ffi",
-             "st": "ffi", "lib": "ffi_library"}
+             "st": "ffi", "lib": "ffi_library", "restype": "ffi",
+             "fn": "ffi_function", "signature": "ffi_function",
+             "closure": "ffi_closure"}
 # Kinds an argument also accepts (a Timer is a Thread; a Condition's lock
 # may be an RLock; a poller watches sockets and Events).
 ALSO_ACCEPTS = {"thread": ["timer"], "lock": ["rlock"], "socket": ["event"]}
 # Arguments for which 0 is a valid handle (documented in weft.h).
 ZERO_IS_VALID = {("weft_condition_new", "lock"),
+                 ("weft_ffi_function_new", "restype"),  # void
+                 ("weft_ffi_library_function", "lib"),  # the process
                  ("weft_signal_set_delivery", "thread")}
 # Valid values for particular arguments (default: see valid_value).
-VALID_VALUES = {("weft_constant_get", "name"): b"WEFT_EBADHANDLE"}
+VALID_VALUES = {("weft_constant_get", "name"): b"WEFT_EBADHANDLE",
+                # No argument types, so argtypes (a buffer of zeros) is
+                # not read as handles.
+                ("weft_ffi_function_new", "nargs"): 0}
 # Valid values by argument name, for every function: an address is
 # 127.0.0.1:9 as a struct sockaddr_in; a family AF_INET; a mode "r".
 SOCKADDR_IN = (socket.AF_INET.to_bytes(2, sys.byteorder) + (9).to_bytes(2, "big")
@@ -271,6 +278,10 @@ class Child(object):
             # The process's own namespace.
             "ffi_library": lambda: self.func("weft_ffi_library_open")(
                 None, 0, ctypes.byref(out)),
+            # int abs(int): a control call passes args[0] NULL, which is
+            # WEFT_EVALUE, and a NULL args too.
+            "ffi_function": lambda: self.new_function(out),
+            "ffi_closure": lambda: self.new_closure(out),
         }.get(kind)
         if make is None:
             raise RuntimeError("no way to make a %r handle: teach "
@@ -286,6 +297,25 @@ class Child(object):
         if st == 0:
             st = self.func("weft_ffi_struct_finish")(out.value)
         return st
+
+    def new_function(self, out):
+        t = ctypes.c_int64()
+        st = self.func("weft_ffi_type_named")(b"int", ctypes.byref(t))
+        if st != 0:
+            return st
+        address = ctypes.cast(ctypes.CDLL(None).abs, ctypes.c_void_p)
+        args = (ctypes.c_int64 * 1)(t.value)
+        return self.func("weft_ffi_function_new")(
+            address, t.value, args, 1, 0, 0, 0, ctypes.byref(out))
+
+    def new_closure(self, out):
+        sig = ctypes.c_int64()
+        st = self.new_function(sig)
+        if st != 0:
+            return st
+        return self.func("weft_ffi_closure_new")(
+            sig.value, self.noop["weft_ffi_handler_fn"], None,
+            ctypes.byref(out))
 
     def new_stream(self, out):
         """A non-blocking read-write stream over one end of a socket pair
