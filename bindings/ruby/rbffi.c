@@ -1397,6 +1397,14 @@ static VALUE raw_callback_release(VALUE self, VALUE closure, VALUE slot) {
   return Qnil;
 }
 
+/* Raw.closure_function(closure handle) -> a function handle that calls
+ * the closure's address with its signature (weft_ffi_closure_function). */
+static VALUE raw_closure_function(VALUE self, VALUE closure) {
+  weft_handle h;
+  check(weft_ffi_closure_function(weft_rb_handle(closure), &h));
+  return LL2NUM(h);
+}
+
 /* Raw.callback_count -> records C may still call (for tests). */
 static VALUE raw_callback_count(VALUE self) {
   size_t n = 0;
@@ -1747,6 +1755,7 @@ void weft_rb_init_ffi(VALUE native) {
 
   rb_define_module_function(m_raw, "callback_release", raw_callback_release, 2);
   rb_define_module_function(m_raw, "callback_count", raw_callback_count, 0);
+  rb_define_module_function(m_raw, "closure_function", raw_closure_function, 1);
   rb_define_module_function(m_raw, "type_named", raw_type_named, 1);
   rb_define_module_function(m_raw, "pointer_new", raw_pointer_new, 1);
   rb_define_module_function(m_raw, "array_new", raw_array_new, 2);

@@ -500,6 +500,7 @@ module Weft
           h = Raw.function_new(nil, rtype.void? ? 0 : rtype.handle, atypes.map(&:handle), atypes.size, 0, 0)
           classes = [rtype.struct_class, *atypes.map(&:struct_class)]
         end
+        @classes = classes
         begin
           slot = __setup(h, block, classes)
         ensure
@@ -524,6 +525,13 @@ module Weft
 
       def address
         to_ptr.address
+      end
+
+      # A Function that calls this callback through C, at its address
+      # (weft_ffi_closure_function): the round trip Ruby -> C -> Ruby.
+      def function(blocking: false)
+        h = Raw.closure_function(handle)
+        Function.wrap(h, "callback", nil, @classes&.first, @classes&.drop(1), blocking)
       end
 
       def inspect

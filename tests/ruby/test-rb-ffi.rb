@@ -544,6 +544,36 @@ class TestFFI < WeftTestCase
     assert_equal "weft-dispatcher", seen
   end
 
+  class Pair < F::Struct
+    layout :a, :int, :b, :double
+  end
+
+  class Big < F::Struct
+    layout :v, [:int64, 5], :tag, :char
+  end
+
+  # Structs by value both ways, in a call's arguments and result and in a
+  # callback's, through C (the closure's own function pointer).
+  def test_structs_by_value_through_a_callback
+    swap = F::Callback.new(Pair, [Pair, :int]) do |pr, k|
+      assert_kind_of Pair, pr
+      Pair.new(a: (pr.b * k).to_i, b: pr.a.to_f / k)
+    end
+    fn = swap.function
+    r = fn.call(Pair.new(a: 3, b: 2.5), 2)
+    assert_kind_of Pair, r
+    assert_equal [5, 1.5], r.values
+    sum = F::Callback.new(Big, [Big]) do |big|
+      Big.new(v: big.v.map { |x| x * 2 }, tag: big.tag + 1)
+    end
+    r = sum.function(blocking: true).call(Big.new(v: [1, 2, 3, 4, 2**40], tag: 7))
+    assert_equal [[2, 4, 6, 8, 2**41], 8], r.values
+    assert_raises(TypeError) { fn.call(Big.new, 1) }
+    assert_raises(TypeError) { F::Callback.new("int(int)") { 0 }.function.call(nil) }
+    bad = F::Callback.new(Pair, [Pair, :int]) { 42 }
+    assert_raises(TypeError) { bad.function.call(Pair.new, 1) }
+  end
+
   def test_freed_callback
     before = F::Raw.callback_count
     cb = F::Callback.new(:void, []) { nil }
