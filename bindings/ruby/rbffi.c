@@ -433,8 +433,16 @@ static VALUE from_c(const struct conv *c, const void *src) {
     const char *s = *(const char *const *)src;
     return s == NULL ? Qnil : rb_str_new_cstr(s);
   }
-  case CV_POINTER:
-    return ptr_wrap(*(void *const *)src, SIZE_MAX, Qnil);
+  case CV_POINTER: {
+    void *a = *(void *const *)src;
+    if (NIL_P(c->klass))
+      return ptr_wrap(a, SIZE_MAX, Qnil);
+    /* A pointer to a Struct class (Klass.ptr): an instance over it. */
+    if (a == NULL)
+      return Qnil;
+    VALUE ptr = ptr_wrap(a, SIZE_MAX, Qnil);
+    return rb_funcallv(c->klass, id_new, 1, &ptr);
+  }
   case CV_STRUCT: {
     /* A new instance of the class, owning a copy of the bytes. */
     if (NIL_P(c->klass))
@@ -1234,7 +1242,7 @@ static VALUE cb_body(VALUE p) {
     return Qnil;
   int bad;
   if (c->ret.cv == CV_STRUCT) {
-    void *src;
+    void *src; /* (struct_address checks the class) */
     bad = struct_address(&c->ret, res, &src);
     if (bad == 0)
       memcpy(r->ret, src, c->ret.size);

@@ -278,7 +278,7 @@ module Weft
         flags |= CALL_VARIADIC if variadic
         h = Raw.function_new(address, rtype.void? ? 0 : rtype.handle, atypes.map(&:handle),
                              atypes.size, 0, flags)
-        f = wrap(h, name, lib, rtype.struct_class, atypes.map(&:struct_class), blocking)
+        f = wrap(h, name, lib, rtype.struct_class || rtype.target, atypes.map(&:struct_class), blocking)
         f.instance_variable_set(:@types, [rtype, atypes])
         f
       end
@@ -498,7 +498,7 @@ module Weft
           rtype = FFI.find_type(sig)
           atypes = args.map { |a| FFI.find_type(a) }
           h = Raw.function_new(nil, rtype.void? ? 0 : rtype.handle, atypes.map(&:handle), atypes.size, 0, 0)
-          classes = [rtype.struct_class, *atypes.map(&:struct_class)]
+          classes = [rtype.struct_class || rtype.target, *atypes.map { |t| t.struct_class || t.target }]
         end
         @classes = classes
         begin
@@ -760,7 +760,10 @@ module Weft
       def [](name)
         f = self.class.field(name)
         if f.fk
-          Raw.field_get(self.class.ffi_type.handle, f.index, @pointer, f.fk)
+          v = Raw.field_get(self.class.ffi_type.handle, f.index, @pointer, f.fk)
+          return v unless f.type.target
+
+          v.null? ? nil : f.type.target.new(v)
         elsif f.type.struct_class
           f.type.struct_class.new(@pointer + f.offset)
         elsif f.type.array?
@@ -821,7 +824,23 @@ module Weft
           bytes = @pointer.get_bytes(f.offset, f.type.size)
           return bytes[0, bytes.index("\0") || bytes.size]
         end
-        Array.new(f.type.length) { |i| @pointer.get(elem, f.offset + i * elem.size) }
+        return Array.new(f.type.length) { |i| @pointer.get(elem, f.offset + i * elem.size) } unless swapped?(elem)
+
+        # Scalars of a foreign byte order: through a native copy.
+        tmp = MemoryPointer.new(elem.size)
+        Array.new(f.type.length) do |i|
+          tmp.put_bytes(0, @pointer.get_bytes(f.offset + i * elem.size, elem.size).reverse)
+          tmp.get(elem, 0)
+        end
+      end
+
+      NATIVE_FLAG = [1].pack("S") == "\x01\x00" ? N::WEFT_FFI_LITTLE_ENDIAN : N::WEFT_FFI_BIG_ENDIAN
+      private_constant :NATIVE_FLAG
+
+      # Whether scalar elements of this struct's arrays are byte-swapped
+      # (a struct of the other byte order; nested structs keep their own).
+      def swapped?(elem)
+        elem.scalar? && elem.size > 1 && (self.class.flags & ~NATIVE_FLAG & (N::WEFT_FFI_BIG_ENDIAN | N::WEFT_FFI_LITTLE_ENDIAN)) != 0
       end
 
       def write_array(f, value)
@@ -835,7 +854,15 @@ module Weft
         raise TypeError, "#{f.name} takes an Array, not #{value.class}" unless value.is_a?(Array)
         raise IndexError, "#{value.size} elements do not fit #{f.name} (#{f.type.length})" if value.size > f.type.length
 
-        value.each_with_index { |v, i| @pointer.put(elem, f.offset + i * elem.size, v) }
+        unless swapped?(elem)
+          value.each_with_index { |v, i| @pointer.put(elem, f.offset + i * elem.size, v) }
+          return
+        end
+        tmp = MemoryPointer.new(elem.size)
+        value.each_with_index do |v, i|
+          tmp.put(elem, 0, v)
+          @pointer.put_bytes(f.offset + i * elem.size, tmp.get_bytes(0, elem.size).reverse)
+        end
       end
 
       def write_struct(f, value)

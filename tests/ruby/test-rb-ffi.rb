@@ -405,6 +405,34 @@ class TestFFI < WeftTestCase
     assert_raises(TypeError) { s.p = "no" } # the setter is there
   end
 
+  class BEArrays < F::Struct
+    big_endian
+    layout :n, [:uint16, 2], :d, [:double, 1], :raw, [:uint8, 2]
+  end
+
+  def test_arrays_in_a_big_endian_struct
+    s = BEArrays.new(n: [0x0102, 0xA0B0], d: [1.0], raw: [1, 2])
+    assert_equal "\x01\x02\xa0\xb0".b, s.to_ptr.get_bytes(0, 4)
+    assert_equal "\x3f\xf0".b, s.to_ptr.get_bytes(8, 2)
+    assert_equal [[0x0102, 0xA0B0], [1.0], [1, 2]], s.values
+  end
+
+  class Node < F::Struct
+    layout :value, :int, :next, :pointer
+  end
+
+  def test_struct_pointers_as_types
+    strchr_like = F::Callback.new(Node.ptr, [Node.ptr]) { |n| n }
+    a = Node.new(value: 1)
+    b = Node.new(value: 2)
+    a[:next] = b
+    got = strchr_like.function.call(a)
+    assert_kind_of Node, got # an instance over a's memory
+    assert_equal a.to_ptr, got.to_ptr
+    assert_equal 2, Node.new(got[:next])[:value]
+    assert_nil strchr_like.function.call(nil)
+  end
+
   class Inner < F::Struct
     layout :a, :short, :b, :short
   end
