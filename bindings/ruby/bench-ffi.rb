@@ -34,6 +34,12 @@ weft_abs_libffi = libc.func(:abs, :int, [:int], libffi: true, errno: false)
 weft_abs_blocking = libc.func(:abs, :int, [:int], blocking: true)
 weft_strlen = libc.func(:strlen, :size_t, [:string])
 
+module WeftLibC
+  extend Weft::FFI::DSL
+  ffi_lib "c"
+  attach_function :abs, [:int], :int
+end
+
 have_ffi = peer("ffi")
 if have_ffi
   module RbFFI
@@ -64,6 +70,7 @@ rows << ["Weft::FFI abs, errno: false", measure(ROUNDS) { |n| n.times { weft_abs
 rows << ["Weft::FFI abs, libffi path", measure(ROUNDS) { |n| n.times { weft_abs_libffi.call(-5) } }]
 rows << ["Weft::FFI abs, blocking: true", measure(ROUNDS) { |n| n.times { weft_abs_blocking.call(-5) } }]
 rows << ["Weft::FFI abs via f.(x)", measure(ROUNDS) { |n| n.times { weft_abs.(-5) } }]
+rows << ["Weft::FFI::DSL attach_function abs", measure(ROUNDS) { |n| n.times { WeftLibC.abs(-5) } }]
 
 s = "hello"
 strlen_base = have_ffi ? measure(ROUNDS) { |n| n.times { RbFFI.strlen(s) } } : nil

@@ -805,15 +805,17 @@ struct rfn {
   int blocking; /* releases the GVL */
   struct conv ret;
   struct conv *args;
-  struct rlib *lib; /* lib_obj's, checked before each call */
-  VALUE lib_obj;    /* the Library, or nil */
-  VALUE name;       /* String */
+  struct rlib *lib;  /* lib_obj's, checked before each call */
+  VALUE lib_obj;     /* the Library, or nil */
+  VALUE name;        /* String */
+  VALUE attached_to; /* the module it is attached to (DSL), or nil */
 };
 
 static void fn_mark(void *p) {
   struct rfn *f = p;
   rb_gc_mark(f->lib_obj);
   rb_gc_mark(f->name);
+  rb_gc_mark(f->attached_to);
   rb_gc_mark(f->ret.klass);
   for (size_t i = 0; i < f->nargs; i++)
     rb_gc_mark(f->args[i].klass);
@@ -837,11 +839,17 @@ static VALUE fn_alloc(VALUE klass) {
   VALUE obj = TypedData_Make_Struct(klass, struct rfn, &fn_type, f);
   f->lib_obj = Qnil;
   f->name = Qnil;
+  f->attached_to = Qnil;
   f->ret.klass = Qnil;
   return obj;
 }
 
-static struct rfn *fn_of(VALUE v) { return rb_check_typeddata(v, &fn_type); }
+static struct rfn *fn_of(VALUE v) {
+  if (RB_TYPE_P(v, T_DATA) && RTYPEDDATA_P(v) &&
+      RTYPEDDATA_TYPE(v) == &fn_type) /* the call's fast case */
+    return RTYPEDDATA_DATA(v);
+  return rb_check_typeddata(v, &fn_type);
+}
 
 /* #__setup(handle, name, library, ret_class, arg_classes, blocking): take
  * the function handle (closed with the object) and learn its types.
@@ -944,8 +952,13 @@ union slot {
 #define SMALL_ARGS 12
 
 /* #call(*args) */
+static VALUE fn_invoke(struct rfn *f, VALUE self, int argc, VALUE *argv);
+
 static VALUE fn_call(int argc, VALUE *argv, VALUE self) {
-  struct rfn *f = fn_of(self);
+  return fn_invoke(fn_of(self), self, argc, argv);
+}
+
+static VALUE fn_invoke(struct rfn *f, VALUE self, int argc, VALUE *argv) {
   if (f->lib != NULL && f->lib->closed)
     raise_weft("ClosedError", WEFT_ECLOSED,
                "%" PRIsVALUE ": its library is closed", f->name);
@@ -1072,6 +1085,58 @@ static VALUE fn_types(VALUE self) {
     rb_ary_push(args, LL2NUM(t));
   }
   return rb_assoc_new(ret, args);
+}
+
+/* ----------------------------------------------------------- attached */
+
+/* Weft::FFI::DSL's attach_function: a singleton method of the module,
+ * defined in C, that finds its Function by the name it was defined as
+ * (rb_frame_this_func), so that a call costs no Ruby frame of its own.
+ * `attached` maps the ID to the Function, or to a Hash module =>
+ * Function when modules share a name; `attached_keep` marks them. */
+static st_table *attached;
+static VALUE attached_keep;
+
+static VALUE fn_attached(int argc, VALUE *argv, VALUE self) {
+  st_data_t v = 0;
+  if (st_lookup(attached, (st_data_t)rb_frame_this_func(), &v)) {
+    VALUE fn = (VALUE)v; /* a Function, or a Hash of them */
+    if (RB_TYPE_P(fn, T_HASH))
+      fn = rb_hash_lookup(fn, self);
+    if (!NIL_P(fn)) {
+      struct rfn *f = RTYPEDDATA_DATA(fn);
+      if (f->attached_to == self)
+        return fn_invoke(f, fn, argc, argv);
+    }
+  }
+  rb_raise(rb_eNoMethodError, "no function attached as %" PRIsVALUE,
+           ID2SYM(rb_frame_this_func()));
+}
+
+/* Raw.attach(module, name, function): define module.name calling it. */
+static VALUE raw_attach(VALUE self, VALUE mod, VALUE name, VALUE fn) {
+  struct rfn *f = fn_of(fn);
+  ID id = rb_to_id(name);
+  if (!NIL_P(f->attached_to))
+    rb_raise(rb_eArgError, "the function is attached already");
+  f->attached_to = mod;
+  rb_ary_push(attached_keep, fn);
+  st_data_t old = 0;
+  if (!st_lookup(attached, (st_data_t)id, &old)) {
+    st_insert(attached, (st_data_t)id, (st_data_t)fn);
+  } else {
+    VALUE h = (VALUE)old;
+    if (!RB_TYPE_P(h, T_HASH)) {
+      VALUE prev = h;
+      h = rb_hash_new();
+      rb_hash_aset(h, ((struct rfn *)RTYPEDDATA_DATA(prev))->attached_to, prev);
+      rb_ary_push(attached_keep, h);
+      st_insert(attached, (st_data_t)id, (st_data_t)h);
+    }
+    rb_hash_aset(h, mod, fn);
+  }
+  rb_define_singleton_method(mod, rb_id2name(id), fn_attached, -1);
+  return Qnil;
 }
 
 /* ------------------------------------------------------------ Callback */
@@ -1756,6 +1821,11 @@ void weft_rb_init_ffi(VALUE native) {
   rb_define_method(c_callback, "to_ptr", cb_to_ptr, 0);
   rb_define_method(c_callback, "freed?", cb_freed_p, 0);
   rb_define_method(c_callback, "handle", cb_handle, 0);
+
+  attached = st_init_numtable();
+  attached_keep = rb_ary_new();
+  rb_gc_register_mark_object(attached_keep);
+  rb_define_module_function(m_raw, "attach", raw_attach, 3);
 
   cb_keep = rb_hash_new();
   rb_gc_register_mark_object(cb_keep);

@@ -253,6 +253,66 @@ module Weft
       end
     end
 
+    # ruby-ffi's module idiom:
+    #   module LibC
+    #     extend Weft::FFI::DSL
+    #     ffi_lib "c"                                   # none: the process
+    #     attach_function :strlen, [:string], :size_t
+    #     attach_function :my_abs, :abs, [:int], :int   # another Ruby name
+    #     attach_function "double cos(double)"          # a signature string
+    #   end
+    #   LibC.strlen("abc")
+    # Options as Library#func's (blocking:, errno:, libffi:).
+    module DSL
+      def ffi_lib(*names)
+        @ffi_libraries = names.flatten.map { |n| n.is_a?(Library) ? n : FFI.load(n) }
+      end
+
+      def ffi_libraries
+        @ffi_libraries ||= [FFI.load(nil)]
+      end
+
+      def attach_function(name, *rest, **opts)
+        if rest.empty?
+          lib = ffi_libraries.find { |l| signature_in?(l, name) } || ffi_libraries.first
+          f = lib.func(name, **opts)
+          ruby_name = f.name
+        else
+          c_name = rest.size == 3 ? rest.shift : name
+          args, ret = rest
+          raise ArgumentError, "attach_function(name, [c_name,] args, ret)" if ret.nil? && args.nil?
+
+          lib = ffi_libraries.find { |l| symbol_in?(l, c_name) } || ffi_libraries.first
+          f = lib.func(c_name, ret, args, **opts)
+          ruby_name = name
+        end
+        define_ffi_method(ruby_name.to_s, f)
+        f
+      end
+
+      private
+
+      def symbol_in?(lib, name)
+        lib.symbol(name.to_s)
+        true
+      rescue Errno::ENOENT
+        false
+      end
+
+      def signature_in?(lib, sig)
+        name = sig[/([A-Za-z_]\w*)\s*\(/, 1]
+        name && symbol_in?(lib, name)
+      end
+
+      # A singleton method that calls the function with no Ruby frame of
+      # its own (rbffi.c: Raw.attach).
+      def define_ffi_method(name, f)
+        raise ArgumentError, "#{name.inspect} is not a method name" unless name.match?(/\A[a-z_]\w*[?!]?\z/i)
+
+        Raw.attach(self, name.to_sym, f)
+      end
+    end
+
     # A prepared C function: #call(*args), or f.(*args), or f[*args].
     class Function
       # Take a weft function handle (closed with the object).

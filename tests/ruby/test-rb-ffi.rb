@@ -184,6 +184,27 @@ class TestFFI < WeftTestCase
     assert_equal 5, libc.func(:strlen, :size_t, [:pointer]).call(addr.address) # an Integer address
   end
 
+  module LibC
+    extend Weft::FFI::DSL
+    ffi_lib "m", "c"
+    attach_function :strlen, [:string], :size_t
+    attach_function :c_abs, :abs, [:int], :int, errno: false
+    attach_function :snprintf, [:pointer, :size_t, :string, :varargs], :int
+    attach_function :cos, [:double], :double
+  end
+
+  def test_ruby_ffi_module_idiom
+    assert_equal 3, LibC.strlen("abc")
+    assert_equal 4, LibC.c_abs(-4)
+    assert_equal 1.0, LibC.cos(0)
+    buf = F::MemoryPointer.new(16)
+    LibC.snprintf(buf, 16, "%d-%s", 1, "a")
+    assert_equal "1-a", buf.read_string
+    assert_raises(ArgumentError) { LibC.strlen }
+    assert_raises(Errno::ENOENT) { LibC.attach_function(:no_such_function_here, [], :int) }
+    assert_raises(ArgumentError) { LibC.attach_function(:"bad name", :abs, [:int], :int) }
+  end
+
   # ---- bad input --------------------------------------------------------
 
   def test_bad_arguments_raise_and_name_the_argument
