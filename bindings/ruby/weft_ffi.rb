@@ -208,6 +208,11 @@ module Weft
       def initialize(name, flags = 0)
         raise TypeError, "flags must be an Integer" unless flags.is_a?(Integer)
 
+        name = name.to_path if name.respond_to?(:to_path)
+        unless name.nil? || name.is_a?(String) || name.is_a?(Symbol)
+          raise TypeError, "a library is a name, a path or nil, not #{name.class}"
+        end
+
         @name = name&.to_s
         path = @name
         if path && !path.include?("/") && !path.include?(".so")
@@ -555,6 +560,8 @@ module Weft
         else
           raise TypeError, "argument types are an Array, not #{args.class}" unless args.is_a?(Array)
 
+          raise TypeError, "a callback cannot be variadic" if args.include?(:varargs)
+
           rtype = FFI.find_type(sig)
           atypes = args.map { |a| FFI.find_type(a) }
           h = Raw.function_new(nil, rtype.void? ? 0 : rtype.handle, atypes.map(&:handle), atypes.size, 0, 0)
@@ -750,6 +757,7 @@ module Weft
 
           flags = self.flags | (union? ? N::WEFT_FFI_UNION : 0)
           st = Raw.struct_new(flags, pack, align)
+          built = false
           fields = spec.map.with_index do |(name, type), i|
             bits = -1
             if type.is_a?(Bitfield)
@@ -765,6 +773,10 @@ module Weft
           @fields = fields.freeze
           @by_name = fields.select(&:name).to_h { |f| [f.name, f] }.freeze
           @ffi_type = Type.new(st, struct_class: self)
+          built = true
+          @ffi_type
+        ensure
+          Raw.close(st) if st && !built
         end
 
         def superclass_spec

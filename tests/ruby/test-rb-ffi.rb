@@ -623,6 +623,49 @@ class TestFFI < WeftTestCase
     assert_raises(TypeError) { bad.function.call(Pair.new, 1) }
   end
 
+  def test_callback_scalar_round_trips
+    through = ->(ret, args, *vals, &blk) { F::Callback.new(ret, args, &blk).function.call(*vals) }
+    assert_equal 6.75, through.(:double, %i[float double long_double], 1.5, 2.25, 3) { |a, b, c| a + b + c }
+    assert_equal true, through.(:bool, [:bool], false) { |b| !b }
+    assert_equal 2**64 - 1, through.(:uint64, [:uint64], 2**64 - 1) { |v| v }
+    assert_equal(-128, through.(:int8, [:int8], -128) { |v| v })
+    assert_equal 64_999, through.(:uint16, %i[uint16 int16], 65_000, -1) { |a, b| a + b }
+    assert_equal 2.5, through.(:long_double, [:long_double], 1.25) { |v| v * 2 }
+    # more arguments than registers: the stack, and libffi's path
+    assert_equal 36.5, through.(:float, [:int] * 8 + [:double], *1..8, 0.5) { |*a| a.sum }
+    assert_equal "str", through.(:string, [:string], "str") { |s| F::MemoryPointer.from_string(s.upcase).then { |m| @keep = m } }.downcase
+    assert_raises(RangeError) { through.(:int8, [:int8], 1) { 300 } }
+    assert_raises(RangeError) { through.(:int, [:int], 2**40) { 0 } }
+    assert_raises(TypeError) { through.(:string, []) { "would dangle" } }
+    assert_raises(TypeError) { F::Callback.new(:int, [:varargs]) { 0 } }
+  end
+
+  def test_bad_struct_layouts
+    size_of = ->(&blk) { Class.new(F::Struct, &blk).size }
+    assert_raises(Weft::ValueError) { size_of.() { layout :a, bits(:int, 33) } }
+    assert_raises(Weft::ValueError) { size_of.() { layout :a, bits(:double, 3) } }
+    assert_raises(Weft::ValueError) { size_of.() { layout :a, bits(:int, 0) } } # named zero-width
+    assert_raises(Weft::ValueError) { size_of.() { layout :a, :int, :a, :int } }
+    assert_raises(Weft::ValueError) { size_of.() { layout :a, :void } }
+    assert_raises(Weft::ValueError) { size_of.() { pack 3; layout :a, :int } }
+    assert_raises(Weft::ValueError) { size_of.() { align 3; layout :a, :int } }
+    assert_raises(TypeError) { size_of.() { layout :a, :no_such_type } }
+    assert_raises(TypeError) { size_of.() { layout :a, [:int] } }
+    assert_raises(ArgumentError) { size_of.() { layout :a } }
+    assert_raises(Weft::StateError) { size_of.() {} }
+    assert_equal 0, size_of.() { layout nil, bits(:int, 0) } # struct { int : 0; }
+  end
+
+  def test_bad_handles_and_objects_never_crash
+    assert_raises(Weft::BadHandleError) { F::Function.allocate.call }
+    assert_raises(Weft::ClosedError) { F::Library.allocate.symbol("abs") }
+    assert_raises(Weft::ClosedError) { F::Callback.allocate.to_ptr }
+    assert_raises(Weft::ValueError) { F::Pointer.allocate.read_int }
+    assert_raises(Weft::BadHandleError) { F::Raw.field_get(12_345, 0, F::MemoryPointer.new(4), 0) }
+    assert_raises(TypeError) { F.load(42) }
+    assert_raises(TypeError) { F.load("c", :now) }
+  end
+
   def test_freed_callback
     before = F::Raw.callback_count
     cb = F::Callback.new(:void, []) { nil }
