@@ -205,6 +205,7 @@ static int conv_of_code(int code, struct conv *c) {
 /* What to_c found wrong. */
 #define BAD_TYPE 1
 #define BAD_RANGE 2
+#define NEED_COPY 3 /* a String argument without its NUL: pass a copy */
 
 /* An Integer argument of conversion cv, range-checked: unsigned types
  * also take negative values down to the signed minimum, wrapping as C
@@ -389,8 +390,10 @@ static int to_c(const struct conv *c, VALUE v, void *dst) {
     /* fall through */
   case CV_POINTER:
     if (c->cv == CV_POINTER && RB_TYPE_P(v, T_STRING)) {
-      *(const char **)dst = RSTRING_PTR(v); /* its bytes, NUL after them */
-      return 0;
+      /* its bytes, with the NUL Ruby keeps after them (a shared
+       * substring has none: the caller passes a copy) */
+      *(const char **)dst = RSTRING_PTR(v);
+      return RSTRING_PTR(v)[RSTRING_LEN(v)] == 0 ? 0 : NEED_COPY;
     }
     return address_of(v, (void **)dst) == 0 ? 0 : BAD_TYPE;
   default:
@@ -1000,6 +1003,13 @@ static VALUE fn_invoke(struct rfn *f, VALUE self, int argc, VALUE *argv) {
         rb_ary_push(keep, v);
       }
       r = to_c(c, v, vals[i].b);
+      if (r == NEED_COPY) {
+        v = rb_str_new(RSTRING_PTR(v), RSTRING_LEN(v));
+        if (NIL_P(keep))
+          keep = rb_ary_new();
+        rb_ary_push(keep, v);
+        r = to_c(c, v, vals[i].b);
+      }
       ptrs[i] = vals[i].b;
     }
     if (r != 0) {
@@ -1311,7 +1321,8 @@ static VALUE cb_body(VALUE p) {
     bad = struct_address(&c->ret, res, &src);
     if (bad == 0)
       memcpy(r->ret, src, c->ret.size);
-  } else if (c->ret.cv == CV_STRING && RB_TYPE_P(res, T_STRING)) {
+  } else if ((c->ret.cv == CV_STRING || c->ret.cv == CV_POINTER) &&
+             RB_TYPE_P(res, T_STRING)) {
     bad = BAD_TYPE; /* it would dangle once the block returned */
   } else {
     union slot buf;
@@ -1325,9 +1336,10 @@ static VALUE cb_body(VALUE p) {
              rb_inspect(res), cv_name[c->ret.cv]);
   if (bad)
     rb_raise(rb_eTypeError, "callback result: expected %s, not %" PRIsVALUE,
-             c->ret.cv == CV_STRING ? "a Pointer or nil (a String would "
-                                      "dangle)"
-                                    : expected[c->ret.cv],
+             c->ret.cv == CV_STRING || c->ret.cv == CV_POINTER
+                 ? "a Pointer or nil (a String would "
+                   "dangle)"
+                 : expected[c->ret.cv],
              what_is(res));
   return Qnil;
 }
