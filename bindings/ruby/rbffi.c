@@ -962,6 +962,8 @@ static VALUE fn_call(int argc, VALUE *argv, VALUE self) {
 }
 
 static VALUE fn_invoke(struct rfn *f, VALUE self, int argc, VALUE *argv) {
+  if (f->h == 0) /* Function.allocate */
+    raise_weft("StateError", WEFT_ESTATE, "the function was not set up");
   if (f->lib != NULL && f->lib->closed)
     raise_weft("ClosedError", WEFT_ECLOSED,
                "%" PRIsVALUE ": its library is closed", f->name);

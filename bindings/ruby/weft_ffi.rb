@@ -24,7 +24,9 @@
 # Weft::FFIError when dlopen fails, Weft::ClosedError for a closed library
 # or a freed callback; TypeError / RangeError / ArgumentError for
 # arguments that do not fit, as Ruby's own methods raise them.
-require "weft"
+# (weft.rb may load this file at its end, as it loads weft_io.rb: then
+# Weft is there already.)
+require "weft" unless defined?(Weft::Handle)
 
 module Weft
   module FFI

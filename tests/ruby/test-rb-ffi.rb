@@ -657,7 +657,7 @@ class TestFFI < WeftTestCase
   end
 
   def test_bad_handles_and_objects_never_crash
-    assert_raises(Weft::BadHandleError) { F::Function.allocate.call }
+    assert_raises(Weft::StateError) { F::Function.allocate.call }
     assert_raises(Weft::ClosedError) { F::Library.allocate.symbol("abs") }
     assert_raises(Weft::ClosedError) { F::Callback.allocate.to_ptr }
     assert_raises(Weft::ValueError) { F::Pointer.allocate.read_int }
