@@ -9,15 +9,19 @@ require "weft_ffi"
 
 ROUNDS = ARGV.include?("-q") ? 200_000 : 2_000_000
 
-def measure(rounds)
-  yield 1000 # warm up
-  best = Float::INFINITY
+# The best of 5 per candidate, the candidates interleaved round by round
+# so that a change of the machine's load hits them all alike.
+def measure_all(rounds, candidates)
+  candidates.each { |_, blk| blk.call(1000) } # warm up
+  best = Array.new(candidates.size, Float::INFINITY)
   5.times do
-    t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC, :nanosecond)
-    yield rounds
-    best = [best, Process.clock_gettime(Process::CLOCK_MONOTONIC, :nanosecond) - t0].min
+    candidates.each_with_index do |(_, blk), i|
+      t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC, :nanosecond)
+      blk.call(rounds)
+      best[i] = [best[i], Process.clock_gettime(Process::CLOCK_MONOTONIC, :nanosecond) - t0].min
+    end
   end
-  best.to_f / rounds
+  candidates.each_with_index.map { |(name, _), i| [name, best[i].to_f / rounds] }
 end
 
 def peer(name)
@@ -59,27 +63,32 @@ if have_fiddle
   fiddle_strlen = Fiddle::Function.new(fiddle_libc["strlen"], [Fiddle::TYPE_VOIDP], Fiddle::TYPE_SIZE_T)
 end
 
-rows = []
-abs_base = have_ffi ? measure(ROUNDS) { |n| n.times { RbFFI.abs(-5) } } : nil
-rows << ["ruby-ffi attach_function abs", abs_base, :base] if have_ffi
-rows << ["ruby-ffi FFI::Function#call abs", measure(ROUNDS) { |n| n.times { ffi_abs_fn.call(-5) } }] if have_ffi
-rows << ["ruby-ffi abs, blocking: true", measure(ROUNDS) { |n| n.times { RbFFI.abs_blocking(-5) } }] if have_ffi
-rows << ["Fiddle::Function#call abs", measure(ROUNDS) { |n| n.times { fiddle_abs.call(-5) } }] if have_fiddle
-rows << ["Weft::FFI abs (errno saved)", measure(ROUNDS) { |n| n.times { weft_abs.call(-5) } }]
-rows << ["Weft::FFI abs, errno: false", measure(ROUNDS) { |n| n.times { weft_abs_noerrno.call(-5) } }]
-rows << ["Weft::FFI abs, libffi path", measure(ROUNDS) { |n| n.times { weft_abs_libffi.call(-5) } }]
-rows << ["Weft::FFI abs, blocking: true", measure(ROUNDS) { |n| n.times { weft_abs_blocking.call(-5) } }]
-rows << ["Weft::FFI abs via f.(x)", measure(ROUNDS) { |n| n.times { weft_abs.(-5) } }]
-rows << ["Weft::FFI::DSL attach_function abs", measure(ROUNDS) { |n| n.times { WeftLibC.abs(-5) } }]
+abs_cands = []
+abs_cands << ["ruby-ffi attach_function abs", ->(n) { n.times { RbFFI.abs(-5) } }] if have_ffi
+abs_cands << ["ruby-ffi FFI::Function#call abs", ->(n) { n.times { ffi_abs_fn.call(-5) } }] if have_ffi
+abs_cands << ["ruby-ffi abs, blocking: true", ->(n) { n.times { RbFFI.abs_blocking(-5) } }] if have_ffi
+abs_cands << ["Fiddle::Function#call abs", ->(n) { n.times { fiddle_abs.call(-5) } }] if have_fiddle
+abs_cands << ["Weft::FFI abs (errno saved)", ->(n) { n.times { weft_abs.call(-5) } }]
+abs_cands << ["Weft::FFI abs, errno: false", ->(n) { n.times { weft_abs_noerrno.call(-5) } }]
+abs_cands << ["Weft::FFI abs, libffi path", ->(n) { n.times { weft_abs_libffi.call(-5) } }]
+abs_cands << ["Weft::FFI abs, blocking: true", ->(n) { n.times { weft_abs_blocking.call(-5) } }]
+abs_cands << ["Weft::FFI abs via f.(x)", ->(n) { n.times { weft_abs.(-5) } }]
+abs_cands << ["Weft::FFI::DSL attach_function abs", ->(n) { n.times { WeftLibC.abs(-5) } }]
 
 s = "hello"
-strlen_base = have_ffi ? measure(ROUNDS) { |n| n.times { RbFFI.strlen(s) } } : nil
-srows = []
-srows << ["ruby-ffi attach_function strlen", strlen_base, :base] if have_ffi
-srows << ["Fiddle::Function#call strlen", measure(ROUNDS) { |n| n.times { fiddle_strlen.call(s) } }] if have_fiddle
-srows << ["Weft::FFI strlen", measure(ROUNDS) { |n| n.times { weft_strlen.call(s) } }]
+strlen_cands = []
+strlen_cands << ["ruby-ffi attach_function strlen", ->(n) { n.times { RbFFI.strlen(s) } }] if have_ffi
+strlen_cands << ["Fiddle::Function#call strlen", ->(n) { n.times { fiddle_strlen.call(s) } }] if have_fiddle
+strlen_cands << ["Weft::FFI strlen", ->(n) { n.times { weft_strlen.call(s) } }]
 
-puts "ruby #{RUBY_VERSION}, weft #{Weft::VERSION}, #{ROUNDS} calls, best of 5" \
+rows = measure_all(ROUNDS, abs_cands)
+srows = measure_all(ROUNDS, strlen_cands)
+abs_base = have_ffi ? rows[0][1] : nil
+strlen_base = have_ffi ? srows[0][1] : nil
+rows[0] << :base if have_ffi
+srows[0] << :base if have_ffi
+
+puts "ruby #{RUBY_VERSION}, weft #{Weft::VERSION}, #{ROUNDS} calls, best of 5, interleaved" \
      "#{ENV['SANITIZER'].to_s.empty? ? '' : " (#{ENV['SANITIZER']} build: not representative)"}"
 puts "  ruby-ffi not installed: skipped (Debian: ruby-ffi)" unless have_ffi
 puts "  Fiddle not available: skipped" unless have_fiddle
