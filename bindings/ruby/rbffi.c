@@ -267,12 +267,23 @@ struct rptr {
   char *addr;
   size_t size; /* bytes known to be there; SIZE_MAX: unknown */
   int owned;   /* weft_ffi_alloc'd here: freed by #free or the GC */
+  int freed;   /* #free ran: this and the Pointers into it are dead */
   VALUE keep;  /* what owns the memory (a parent Pointer), or Qnil */
 };
 
 static const rb_data_type_t ptr_type;
 
 static struct rptr *ptr_of(VALUE v) { return rb_check_typeddata(v, &ptr_type); }
+
+/* A Weft::StateError if the memory r points into was freed by
+ * MemoryPointer#free (keep: a Pointer, a Callback for its code, or nil). */
+static void check_alive(const struct rptr *r) {
+  for (VALUE k = r->keep; rb_typeddata_is_kind_of(k, &ptr_type);
+       k = ((struct rptr *)RTYPEDDATA_DATA(k))->keep)
+    if (((struct rptr *)RTYPEDDATA_DATA(k))->freed)
+      raise_weft("StateError", WEFT_ESTATE,
+                 "access to memory that was freed (MemoryPointer#free)");
+}
 
 /* The address a pointer argument stands for: nil, a Pointer, an Integer,
  * or anything with #to_ptr (a Struct, a Callback).  -1: none of those. */
@@ -283,7 +294,10 @@ static int address_of(VALUE v, void **out) {
   }
   if (RB_TYPE_P(v, T_DATA) && RTYPEDDATA_P(v) &&
       RTYPEDDATA_TYPE(v) == &ptr_type) {
-    *out = ((struct rptr *)RTYPEDDATA_DATA(v))->addr;
+    struct rptr *r = RTYPEDDATA_DATA(v);
+    if (!NIL_P(r->keep))
+      check_alive(r);
+    *out = r->addr;
     return 0;
   }
   if (RB_INTEGER_TYPE_P(v)) {
@@ -613,6 +627,7 @@ static VALUE ptr_free_m(VALUE self) {
   r->addr = NULL;
   r->owned = 0;
   r->size = 0;
+  r->freed = 1;
   return Qnil;
 }
 
@@ -626,6 +641,7 @@ static char *ptr_at(struct rptr *r, VALUE offset, size_t n) {
   long long off = NUM2LL(offset);
   if (r->addr == NULL)
     raise_weft("ValueError", WEFT_EVALUE, "NULL pointer access");
+  check_alive(r);
   if (r->size != SIZE_MAX &&
       (off < 0 || (unsigned long long)off > r->size || n > r->size - off))
     rb_raise(rb_eIndexError,

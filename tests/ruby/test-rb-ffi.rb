@@ -309,6 +309,13 @@ class TestFFI < WeftTestCase
     assert mp.null?
     assert_raises(Weft::StateError) { mp.free }
     assert_raises(Weft::StateError) { F::Pointer.new(4096).free }
+    parent = F::MemoryPointer.new(16)
+    inner = parent + 8
+    view = F::Pointer.new(inner)
+    parent.free
+    assert_raises(Weft::StateError) { inner.read_int }
+    assert_raises(Weft::StateError) { view.read_int }
+    assert_raises(Weft::StateError) { libc.func(:strlen, :size_t, [:pointer]).call(inner) }
     assert_raises(TypeError) { F::Pointer.new("x") }
   end
 
