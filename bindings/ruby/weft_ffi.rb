@@ -231,6 +231,7 @@ module Weft
       # A Function for C function `name`:
       #   func("size_t strlen(const char*)")      a signature string
       #   func(:abs, :int, [:int])                 name, result, arguments
+      #   func(:strlen, "L(z)")                    name, a nameless signature
       #   func(:printf, :int, [:string, :varargs]) variadic
       # Options: blocking: true releases the GVL around each call (for C
       # functions that block or run long; a callback from another thread
@@ -243,6 +244,10 @@ module Weft
 
           h = __function(name, flags)
           return Function.wrap(h, Raw.function_name(h), self, nil, nil, blocking)
+        end
+        if ret.is_a?(String) && args.nil? # func(:strlen, "L(z)"): a signature for that symbol
+          h = Raw.function_parse(symbol(name.to_s), ret, flags)
+          return Function.wrap(h, name.to_s, self, nil, nil, blocking)
         end
         raise ArgumentError, "func(name, result, [arguments]) needs both types" if ret.nil? || args.nil?
 

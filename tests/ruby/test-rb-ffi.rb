@@ -250,7 +250,18 @@ class TestFFI < WeftTestCase
     assert_equal 9, abs.(-9)
     assert_equal 2.0, libm.func("double sqrt(double)").call(4.0)
     e = assert_raises(Weft::ValueError) { libc.func("size_t strlen(const char*") }
-    assert_match(/column \d+/, e.message)
+    assert_match(/column 26/, e.message)
+    assert_equal 26, e.detail
+    # a code string, for a symbol named apart
+    assert_equal 3, libc.func(:strlen, "L(z)").call("abc")
+    assert_equal 7, libc.func(:labs, "l(l)", libffi: true).call(-7)
+    # variadic: the fixed arguments typed, the rest by their class
+    buf = F::MemoryPointer.new(32)
+    libc.func("int snprintf(char*, size_t, const char*, ...)").call(buf, 32, "%s=%d", "x", 5)
+    assert_equal "x=5", buf.read_string
+    assert_raises(Weft::ValueError) { libc.func("L(z)") } # names no function
+    assert_raises(Errno::ENOENT) { libc.func("int no_such_function_here(int)") }
+    assert_raises(Weft::ValueError) { F::Callback.new("int(int, ...)") { 0 } }
   end
 
   # ---- memory -----------------------------------------------------------
