@@ -586,6 +586,24 @@ class TestFFI < WeftTestCase
     assert_equal "weft-dispatcher", ran_on
   end
 
+  def test_one_callback_from_many_foreign_threads_at_once
+    thread_new = weft_lib.func(:weft_thread_new, :int, %i[pointer pointer string pointer])
+    seen = Queue.new
+    cb = F::Callback.new(:int, [:pointer]) do |arg|
+      seen << arg.address
+      arg.address * 3
+    end
+    threads = (1..8).map do |i|
+      out = F::MemoryPointer.new(:int64)
+      assert_equal 0, thread_new.call(cb, i, "ffi-foreign-#{i}", out)
+      Weft::Thread.wrap(out.read_int64, own: true)
+    end
+    threads.each { |t| Weft::Native.thread_start(t.handle) }
+    threads.each { |t| assert t.join(30) }
+    assert_equal (1..8).map { |i| i * 3 }, threads.map(&:result)
+    assert_equal (1..8).to_a, Array.new(8) { seen.pop }.sort
+  end
+
   def test_callback_exception_on_a_foreign_thread_is_reported
     cb = F::Callback.new(:int, [:pointer]) { raise IOError, "foreign failure" }
     t = nil
