@@ -363,8 +363,8 @@ class TestFFI < WeftTestCase
 
   # #pragma pack(1) struct B { char a; int b:3; int c:30; };   gcc: 6, 1
   class GccB < F::Struct
-    pack 1
     layout :a, :char, :b, bits(:int, 3), :c, bits(:int, 30)
+    pack 1 # before or after the layout: the type is built on first use
   end
 
   # struct __attribute__((ms_struct)) C { char a:3; int b:4; char c; };
