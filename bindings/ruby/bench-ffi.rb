@@ -2,7 +2,8 @@
 
 # bench-ffi.rb - per-call cost of a trivial libc function (abs, strlen)
 # through Weft::FFI, beside Debian's ruby-ffi and Ruby's Fiddle measured
-# in the same run (a peer that is not installed is skipped).  The issue's
+# in the same run (a peer that is not installed is skipped), and of a
+# struct field read and write (Fiddle has no structs of this kind).  The issue's
 # target: Weft::FFI <= ruby-ffi.  `make bench-ruby` (BENCH_FLAGS=-q:
 # shorter).
 require "weft_ffi"
@@ -81,6 +82,22 @@ strlen_cands << ["ruby-ffi attach_function strlen", ->(n) { n.times { RbFFI.strl
 strlen_cands << ["Fiddle::Function#call strlen", ->(n) { n.times { fiddle_strlen.call(s) } }] if have_fiddle
 strlen_cands << ["Weft::FFI strlen", ->(n) { n.times { weft_strlen.call(s) } }]
 
+class WeftPoint < Weft::FFI::Struct
+  layout :x, :int, :y, :double
+end
+wp = WeftPoint.new
+read_cands = []
+write_cands = []
+if have_ffi
+  fp = Class.new(FFI::Struct) { layout :x, :int, :y, :double }.new
+  read_cands << ["ruby-ffi Struct#[] read", ->(n) { n.times { fp[:x] } }]
+  write_cands << ["ruby-ffi Struct#[]= write", ->(n) { n.times { fp[:x] = 5 } }]
+end
+read_cands << ["Weft::FFI Struct#[] read", ->(n) { n.times { wp[:x] } }]
+read_cands << ["Weft::FFI accessor read", ->(n) { n.times { wp.x } }]
+write_cands << ["Weft::FFI Struct#[]= write", ->(n) { n.times { wp[:x] = 5 } }]
+write_cands << ["Weft::FFI accessor write", ->(n) { n.times { wp.x = 5 } }]
+
 rows = measure_all(ROUNDS, abs_cands)
 srows = measure_all(ROUNDS, strlen_cands)
 abs_base = have_ffi ? rows[0][1] : nil
@@ -92,7 +109,14 @@ puts "ruby #{RUBY_VERSION}, weft #{Weft::VERSION}, #{ROUNDS} calls, best of 5, i
      "#{ENV['SANITIZER'].to_s.empty? ? '' : " (#{ENV['SANITIZER']} build: not representative)"}"
 puts "  ruby-ffi not installed: skipped (Debian: ruby-ffi)" unless have_ffi
 puts "  Fiddle not available: skipped" unless have_fiddle
-[[rows, abs_base], [srows, strlen_base]].each do |list, base|
+groups = [[rows, abs_base], [srows, strlen_base]]
+[read_cands, write_cands].each do |cands|
+  list = measure_all(ROUNDS, cands)
+  list[0] << :base if have_ffi
+  groups << [list, have_ffi ? list[0][1] : nil]
+end
+
+groups.each do |list, base|
   list.each do |name, ns, tag|
     if tag == :base
       printf "  %-36s %7.1f ns/call  (baseline)\n", name, ns

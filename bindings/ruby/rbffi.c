@@ -1600,29 +1600,28 @@ static VALUE raw_field_layout(VALUE self, VALUE st, VALUE i) {
 /* Field kinds for field_get / field_set, as weft_ffi.rb computes them. */
 enum { FK_INT, FK_UINT64, FK_BOOL, FK_DOUBLE, FK_POINTER, FK_STRING };
 
-/* Raw.field_get(st, index, pointer, kind): one scalar field of the
- * struct at the Pointer's address, through the engine (bitfields, byte
- * order). */
-static VALUE raw_field_get(VALUE self, VALUE st, VALUE index, VALUE ptr,
-                           VALUE kind) {
-  struct rptr *p = ptr_of(ptr);
-  weft_handle h = weft_rb_handle(st);
-  size_t i = weft_rb_size(index);
-  int k = NUM2INT(kind);
+/* One scalar field of the struct st at addr, through the engine
+ * (bitfields, byte order). */
+static VALUE field_get(weft_handle h, size_t i, const void *addr, int k,
+                       VALUE target) {
   if (k == FK_DOUBLE) {
     double d = 0;
-    check(weft_ffi_struct_get_double(h, i, p->addr, &d));
+    check(weft_ffi_struct_get_double(h, i, addr, &d));
     return DBL2NUM(d);
   }
   int64_t v = 0;
-  check(weft_ffi_struct_get_int(h, i, p->addr, &v));
+  check(weft_ffi_struct_get_int(h, i, addr, &v));
   switch (k) {
   case FK_UINT64:
     return ULL2NUM((uint64_t)v);
   case FK_BOOL:
     return v ? Qtrue : Qfalse;
-  case FK_POINTER:
-    return ptr_wrap((void *)(uintptr_t)v, SIZE_MAX, Qnil);
+  case FK_POINTER: {
+    VALUE p = ptr_wrap((void *)(uintptr_t)v, SIZE_MAX, Qnil);
+    if (NIL_P(target))
+      return p;
+    return v == 0 ? Qnil : rb_funcallv(target, id_new, 1, &p); /* Klass.ptr */
+  }
   case FK_STRING:
     return v == 0 ? Qnil : rb_str_new_cstr((const char *)(uintptr_t)v);
   default:
@@ -1630,14 +1629,11 @@ static VALUE raw_field_get(VALUE self, VALUE st, VALUE index, VALUE ptr,
   }
 }
 
-/* Raw.field_set(st, index, pointer, kind, value).  Integers must fit the
- * field's type (a bitfield keeps its low bits, as C's assignment does). */
-static VALUE raw_field_set(VALUE self, VALUE st, VALUE index, VALUE ptr,
-                           VALUE kind, VALUE value) {
-  struct rptr *p = ptr_of(ptr);
-  weft_handle h = weft_rb_handle(st);
-  size_t i = weft_rb_size(index);
-  int k = NUM2INT(kind);
+/* Store value in that field.  cv: the conversion whose range an integer
+ * must fit (CV_S64 for a bitfield, which keeps the low bits as C's
+ * assignment does). */
+static VALUE field_set(weft_handle h, size_t i, void *addr, int k, int cv,
+                       VALUE value) {
   int64_t v = 0;
   int bad = 0;
   switch (k) {
@@ -1645,7 +1641,7 @@ static VALUE raw_field_set(VALUE self, VALUE st, VALUE index, VALUE ptr,
     if (!RB_FLOAT_TYPE_P(value) && !RB_INTEGER_TYPE_P(value))
       rb_raise(rb_eTypeError, "a float field takes a Float, not %" PRIsVALUE,
                what_is(value));
-    check(weft_ffi_struct_set_double(h, i, p->addr, NUM2DBL(value)));
+    check(weft_ffi_struct_set_double(h, i, addr, NUM2DBL(value)));
     return value;
   case FK_BOOL:
     if (value == Qtrue || value == Qfalse)
@@ -1665,7 +1661,7 @@ static VALUE raw_field_set(VALUE self, VALUE st, VALUE index, VALUE ptr,
     break;
   }
   default:
-    bad = int_to_c(value, k == FK_UINT64 ? CV_U64 : CV_S64, &v);
+    bad = int_to_c(value, cv, &v);
     break;
   }
   if (bad == BAD_TYPE)
@@ -1675,8 +1671,263 @@ static VALUE raw_field_set(VALUE self, VALUE st, VALUE index, VALUE ptr,
   if (bad == BAD_RANGE)
     rb_raise(rb_eRangeError, "%" PRIsVALUE " is out of range for the field",
              rb_inspect(value));
-  check(weft_ffi_struct_set_int(h, i, p->addr, v));
+  check(weft_ffi_struct_set_int(h, i, addr, v));
   return value;
+}
+
+/* Raw.field_get(st, index, pointer, kind) */
+static VALUE raw_field_get(VALUE self, VALUE st, VALUE index, VALUE ptr,
+                           VALUE kind) {
+  struct rptr *p = ptr_of(ptr);
+  check_alive(p);
+  return field_get(weft_rb_handle(st), weft_rb_size(index), p->addr,
+                   NUM2INT(kind), Qnil);
+}
+
+/* Raw.field_set(st, index, pointer, kind, value): integers in the range
+ * of a 64-bit field of their sign (field_set's cv). */
+static VALUE raw_field_set(VALUE self, VALUE st, VALUE index, VALUE ptr,
+                           VALUE kind, VALUE value) {
+  struct rptr *p = ptr_of(ptr);
+  check_alive(p);
+  int k = NUM2INT(kind);
+  return field_set(weft_rb_handle(st), weft_rb_size(index), p->addr, k,
+                   k == FK_UINT64 ? CV_U64 : CV_S64, value);
+}
+
+/* -------------------------------------------------------- struct fields */
+
+/* A Struct class's fields for Struct#[], #[]= and the accessors, in C:
+ * the class's @__layout (made by Raw.layout_new once the type is built).
+ * A field that is not a scalar (a nested struct, an array), or a char *
+ * field given a String (which the struct must keep alive), goes to the
+ * Ruby side (__aref / __aset). */
+struct sfield {
+  VALUE name; /* Symbol, nil if unnamed */
+  size_t index;
+  int fk;       /* FK_*, or -1: not a scalar */
+  int cv;       /* the range an integer stored here must fit */
+  VALUE target; /* Klass.ptr fields: Klass */
+};
+
+struct slayout {
+  weft_handle st; /* the struct type (the class's Type owns it) */
+  size_t n;
+  struct sfield *f;
+  st_table *by_id; /* name ID -> index; setter ID -> index | SETTER */
+};
+
+#define SETTER ((st_data_t)1 << 40)
+
+static void layout_mark(void *p) {
+  struct slayout *L = p;
+  for (size_t i = 0; i < L->n; i++) {
+    rb_gc_mark(L->f[i].target);
+    rb_gc_mark(L->f[i].name);
+  }
+}
+
+static void layout_free(void *p) {
+  struct slayout *L = p;
+  xfree(L->f);
+  if (L->by_id != NULL)
+    st_free_table(L->by_id);
+  xfree(L);
+}
+
+static const rb_data_type_t layout_type = {
+    .wrap_struct_name = "Weft::FFI::Struct layout",
+    .function = {.dmark = layout_mark, .dfree = layout_free, .dsize = NULL},
+    .flags = RUBY_TYPED_FREE_IMMEDIATELY};
+
+static VALUE c_struct;
+static ID id_layout, id_ffi_type, id_aref_slow, id_aset_slow;
+
+/* Raw.layout_new(st, {name => target class}) -> the layout object. */
+static VALUE raw_layout_new(VALUE self, VALUE st, VALUE targets) {
+  weft_handle h = weft_rb_handle(st);
+  size_t n = 0;
+  check(weft_ffi_struct_field_count(h, &n));
+  struct slayout *L;
+  VALUE obj =
+      TypedData_Make_Struct(rb_cObject, struct slayout, &layout_type, L);
+  L->st = h;
+  L->f = ZALLOC_N(struct sfield, n ? n : 1);
+  L->n = n;
+  for (size_t i = 0; i < n; i++)
+    L->f[i].target = L->f[i].name = Qnil;
+  L->by_id = st_init_numtable();
+  for (size_t i = 0; i < n; i++) {
+    struct sfield *f = &L->f[i];
+    char name[256];
+    size_t len = 0, off = 0, unit = 0;
+    int bit_offset = 0, bits = 0, kind = 0;
+    weft_handle t;
+    f->index = i;
+    check(weft_ffi_struct_field_name(h, i, name, sizeof name, &len));
+    check(weft_ffi_struct_field_layout(h, i, &off, &unit, &bit_offset, &bits));
+    check(weft_ffi_struct_field_type(h, i, &t));
+    struct conv c;
+    weft_status st2 = weft_ffi_type_kind(t, &kind);
+    if (st2 == 0 && kind != WEFT_FFI_KIND_ARRAY)
+      conv_of(t, &c);
+    weft_close(t);
+    check(st2);
+    f->fk = -1;
+    f->cv = CV_S64;
+    if (kind != WEFT_FFI_KIND_ARRAY) {
+      switch (c.cv) {
+      case CV_BOOL:
+        f->fk = FK_BOOL;
+        break;
+      case CV_FLOAT:
+      case CV_DOUBLE:
+      case CV_LDOUBLE:
+        f->fk = FK_DOUBLE;
+        break;
+      case CV_STRING:
+        f->fk = FK_STRING;
+        break;
+      case CV_POINTER:
+        f->fk = FK_POINTER;
+        break;
+      case CV_U64:
+        f->fk = FK_UINT64;
+        f->cv = CV_U64;
+        break;
+      case CV_STRUCT:
+      case CV_VOID:
+        break;
+      default:
+        f->fk = FK_INT;
+        if (bits < 0)
+          f->cv = c.cv; /* an ordinary field: its type's range */
+        break;
+      }
+    }
+    if (len == 0 || len >= sizeof name)
+      continue; /* unnamed: not reachable by name */
+    ID id = rb_intern2(name, (long)len);
+    f->name = ID2SYM(id);
+    st_insert(L->by_id, (st_data_t)id, (st_data_t)i);
+    char setter[258];
+    memcpy(setter, name, len);
+    setter[len] = '=';
+    st_insert(L->by_id, (st_data_t)rb_intern2(setter, (long)len + 1),
+              (st_data_t)i | SETTER);
+    if (!NIL_P(targets))
+      f->target = rb_hash_lookup(targets, ID2SYM(id));
+  }
+  return obj;
+}
+
+/* The last class looked up and its layout (a class's layout never
+ * changes once made; last_class is marked, so it cannot be another class
+ * at the same address). */
+static VALUE last_class = Qnil, last_layout = Qnil;
+
+static struct slayout *layout_for(VALUE obj) {
+  VALUE klass = rb_obj_class(obj);
+  if (klass == last_class)
+    return RTYPEDDATA_DATA(last_layout);
+  VALUE L = rb_attr_get(klass, id_layout);
+  if (NIL_P(L)) {
+    rb_funcallv(klass, id_ffi_type, 0, NULL); /* builds it, or raises */
+    L = rb_attr_get(klass, id_layout);
+  }
+  struct slayout *l = rb_check_typeddata(L, &layout_type);
+  last_class = klass;
+  last_layout = L;
+  return l;
+}
+
+static void *struct_memory(VALUE obj) {
+  struct rptr *p = ptr_of(rb_ivar_get(obj, id_pointer));
+  if (p->addr == NULL)
+    raise_weft("ValueError", WEFT_EVALUE, "NULL pointer access");
+  if (!NIL_P(p->keep))
+    check_alive(p);
+  return p->addr;
+}
+
+/* The field `name` (a Symbol or String); NULL if there is none. */
+static struct sfield *field_named(struct slayout *L, VALUE name) {
+  if (L->n <= 16) /* a few compares beat hashing */
+    for (size_t i = 0; i < L->n; i++)
+      if (L->f[i].name == name)
+        return &L->f[i];
+  ID id;
+  if (SYMBOL_P(name))
+    id = SYM2ID(name);
+  else if (RB_TYPE_P(name, T_STRING))
+    id = rb_check_id(&name);
+  else
+    return NULL;
+  st_data_t v;
+  if (id == 0 || !st_lookup(L->by_id, (st_data_t)id, &v) || (v & SETTER))
+    return NULL;
+  return &L->f[v];
+}
+
+static VALUE get_field(VALUE self, struct slayout *L, struct sfield *f) {
+  if (f->fk < 0)
+    return rb_funcallv(self, id_aref_slow, 1, &f->name);
+  return field_get(L->st, f->index, struct_memory(self), f->fk, f->target);
+}
+
+static VALUE set_field(VALUE self, struct slayout *L, struct sfield *f,
+                       VALUE value) {
+  if (f->fk < 0 || f->fk == FK_STRING) { /* (a String there is kept) */
+    VALUE a[2] = {f->name, value};
+    return rb_funcallv(self, id_aset_slow, 2, a);
+  }
+  return field_set(L->st, f->index, struct_memory(self), f->fk, f->cv, value);
+}
+
+/* Struct#[](name) */
+static VALUE struct_aref(VALUE self, VALUE name) {
+  struct slayout *L = layout_for(self);
+  struct sfield *f = field_named(L, name);
+  if (f == NULL)
+    return rb_funcallv(self, id_aref_slow, 1, &name); /* raises */
+  return get_field(self, L, f);
+}
+
+/* Struct#[]=(name, value) */
+static VALUE struct_aset(VALUE self, VALUE name, VALUE value) {
+  struct slayout *L = layout_for(self);
+  struct sfield *f = field_named(L, name);
+  if (f == NULL) {
+    VALUE a[2] = {name, value};
+    return rb_funcallv(self, id_aset_slow, 2, a); /* raises */
+  }
+  return set_field(self, L, f, value);
+}
+
+/* The accessors: the field comes from the name the method was called by
+ * (rb_frame_this_func), so one C function serves every field. */
+static VALUE struct_accessor(int argc, VALUE *argv, VALUE self) {
+  struct slayout *L = layout_for(self);
+  st_data_t v;
+  ID id = rb_frame_this_func();
+  if (!st_lookup(L->by_id, (st_data_t)id, &v))
+    rb_raise(rb_eNoMethodError, "no field for %" PRIsVALUE, ID2SYM(id));
+  struct sfield *f = &L->f[v & ~SETTER];
+  if (v & SETTER) {
+    rb_check_arity(argc, 1, 1);
+    return set_field(self, L, f, argv[0]);
+  }
+  rb_check_arity(argc, 0, 0);
+  return get_field(self, L, f);
+}
+
+/* Raw.define_accessor(klass, name): klass#name and klass#name= in C. */
+static VALUE raw_define_accessor(VALUE self, VALUE klass, VALUE name) {
+  VALUE s = rb_sym2str(name);
+  rb_define_method(klass, RSTRING_PTR(s), struct_accessor, -1);
+  VALUE setter = rb_str_plus(s, rb_str_new_cstr("="));
+  rb_define_method(klass, RSTRING_PTR(setter), struct_accessor, -1);
+  return Qnil;
 }
 
 /* Raw.function_new(address, restype or 0, [argtypes], nfixed, abi, flags)
@@ -1875,6 +2126,17 @@ void weft_rb_init_ffi(VALUE native) {
   rb_define_module_function(m_raw, "struct_finish", raw_struct_finish, 1);
   rb_define_module_function(m_raw, "field_layout", raw_field_layout, 2);
   rb_define_module_function(m_raw, "field_get", raw_field_get, 4);
+  rb_define_module_function(m_raw, "layout_new", raw_layout_new, 2);
+  rb_define_module_function(m_raw, "define_accessor", raw_define_accessor, 2);
+  id_layout = rb_intern("@__layout");
+  id_ffi_type = rb_intern("ffi_type");
+  id_aref_slow = rb_intern("__aref");
+  id_aset_slow = rb_intern("__aset");
+  rb_gc_register_address(&last_class);
+  rb_gc_register_address(&last_layout);
+  c_struct = rb_define_class_under(m_ffi, "Struct", rb_cObject);
+  rb_define_method(c_struct, "[]", struct_aref, 1);
+  rb_define_method(c_struct, "[]=", struct_aset, 2);
   rb_define_module_function(m_raw, "field_set", raw_field_set, 5);
   rb_define_module_function(m_raw, "function_new", raw_function_new, 6);
   rb_define_module_function(m_raw, "function_parse", raw_function_parse, 3);

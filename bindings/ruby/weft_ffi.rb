@@ -649,13 +649,18 @@ module Weft
           raise ArgumentError, "layout takes name, type pairs" if spec.empty? || spec.size.odd?
 
           @spec = spec.each_slice(2).to_a
-          # Accessors, where they hide no method (Kernel#p, #hash, ...).
+          # Accessors (in C, as [] and []=), where they hide no method
+          # (Kernel#p, #hash, ...).
           @spec.each do |name, _|
             next if name.nil?
 
-            define_method(name) { self[name] } unless method_defined?(name) || private_method_defined?(name)
-            setter = :"#{name}="
-            define_method(setter) { |v| self[name] = v } unless method_defined?(setter) || private_method_defined?(setter)
+            name = name.to_sym
+            clash = [name, :"#{name}="].any? { |m| method_defined?(m) || private_method_defined?(m) }
+            if clash
+              define_method(:"#{name}=") { |v| self[name] = v } unless method_defined?(:"#{name}=")
+            else
+              Raw.define_accessor(self, name)
+            end
           end
           self
         end
@@ -780,6 +785,7 @@ module Weft
           @fields = fields.freeze
           @by_name = fields.select(&:name).to_h { |f| [f.name, f] }.freeze
           @ffi_type = Type.new(st, struct_class: self)
+          @__layout = Raw.layout_new(st, fields.select { |f| f.name && f.type.target }.to_h { |f| [f.name, f.type.target] })
           built = true
           @ffi_type
         ensure
@@ -836,7 +842,8 @@ module Weft
         @pointer
       end
 
-      def [](name)
+      # [] and []= are rbffi.c's: scalars there, the rest here.
+      def __aref(name)
         f = self.class.field(name)
         if f.fk
           v = Raw.field_get(self.class.ffi_type.handle, f.index, @pointer, f.fk)
@@ -852,7 +859,7 @@ module Weft
         end
       end
 
-      def []=(name, value)
+      def __aset(name, value)
         f = self.class.field(name)
         if f.fk == Raw::FK_STRING && value.is_a?(String)
           # C keeps the pointer: the struct keeps a copy of the bytes alive.
@@ -874,6 +881,8 @@ module Weft
           raise TypeError, "#{self.class}.#{name} is a #{f.type.name}"
         end
       end
+
+      private :__aref, :__aset
 
       def members
         self.class.members
