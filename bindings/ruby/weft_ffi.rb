@@ -528,7 +528,8 @@ module Weft
     # Memory of its own, zeroed, freed with the object (or by #free):
     # MemoryPointer.new(:int, 4), MemoryPointer.new(16) (bytes).
     class MemoryPointer < Pointer
-      def initialize(type = :uint8, count = 1)
+      # (clear: ruby-ffi's; the memory is always zeroed.)
+      def initialize(type = :uint8, count = 1, _clear = true)
         super()
         size = type.is_a?(Integer) ? type : FFI.sizeof(type) * count
         __malloc(size)
@@ -742,6 +743,12 @@ module Weft
           @ptr ||= Type.new(Raw.pointer_new(ffi_type.handle), target: self)
         end
         alias by_ref ptr
+
+        # The struct by value, as a type (ruby-ffi's spelling; the class
+        # itself does as well).
+        def by_value
+          self
+        end
 
         def fields
           ffi_type
