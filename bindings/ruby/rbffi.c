@@ -777,6 +777,8 @@ static struct rlib *lib_open_of(VALUE v) {
 /* #__open(path or nil, flags) */
 static VALUE lib_open(VALUE self, VALUE path, VALUE flags) {
   struct rlib *l = lib_of(self);
+  if (l->h != 0)
+    rb_raise(rb_eRuntimeError, "library opened already");
   const char *p = NIL_P(path) ? NULL : StringValueCStr(path);
   weft_handle h;
   check(weft_ffi_library_open(p, NUM2INT(flags), &h));
@@ -880,6 +882,8 @@ static VALUE fn_setup(VALUE self, VALUE handle, VALUE name, VALUE lib,
   if (f->h != 0)
     rb_raise(rb_eRuntimeError, "function set up already");
   weft_handle h = weft_rb_handle(handle);
+  if (!NIL_P(arg_classes))
+    Check_Type(arg_classes, T_ARRAY);
   size_t nargs = 0, nfixed = 0;
   int flags = 0, abi = 0;
   check(weft_ffi_function_arg_count(h, &nargs, &nfixed));
@@ -1402,6 +1406,8 @@ static VALUE cb_setup(VALUE self, VALUE sig, VALUE proc, VALUE classes) {
   if (cb->slot != 0)
     rb_raise(rb_eRuntimeError, "callback set up already");
   weft_handle h = weft_rb_handle(sig);
+  if (!NIL_P(classes))
+    Check_Type(classes, T_ARRAY);
   size_t nargs = 0, nfixed = 0;
   check(weft_ffi_function_arg_count(h, &nargs, &nfixed));
   /* Every conversion first (they may raise), then the C records. */
@@ -1746,6 +1752,8 @@ static ID id_layout, id_ffi_type, id_aref_slow, id_aset_slow;
 /* Raw.layout_new(st, {name => target class}) -> the layout object. */
 static VALUE raw_layout_new(VALUE self, VALUE st, VALUE targets) {
   weft_handle h = weft_rb_handle(st);
+  if (!NIL_P(targets))
+    Check_Type(targets, T_HASH);
   size_t n = 0;
   check(weft_ffi_struct_field_count(h, &n));
   struct slayout *L;
@@ -1923,6 +1931,8 @@ static VALUE struct_accessor(int argc, VALUE *argv, VALUE self) {
 
 /* Raw.define_accessor(klass, name): klass#name and klass#name= in C. */
 static VALUE raw_define_accessor(VALUE self, VALUE klass, VALUE name) {
+  Check_Type(klass, T_CLASS);
+  Check_Type(name, T_SYMBOL);
   VALUE s = rb_sym2str(name);
   rb_define_method(klass, RSTRING_PTR(s), struct_accessor, -1);
   VALUE setter = rb_str_plus(s, rb_str_new_cstr("="));

@@ -698,6 +698,12 @@ class TestFFI < WeftTestCase
     assert_raises(Weft::ClosedError) { F::Callback.allocate.to_ptr }
     assert_raises(Weft::ValueError) { F::Pointer.allocate.read_int }
     assert_raises(Weft::BadHandleError) { F::Raw.field_get(12_345, 0, F::MemoryPointer.new(4), 0) }
+    assert_raises(TypeError) { F::Raw.layout_new(1, 5) }
+    assert_raises(TypeError) { F::Raw.define_accessor(5, :x) }
+    assert_raises(TypeError) { F::Raw.function_new(0, 0, 5, 0, 0, 0) }
+    assert_raises(TypeError) { F::Pointer.new(16).__get(999, 0) }
+    assert_raises(TypeError) { Class.new(F::Struct) { layout :a, :int }.allocate[:a] }
+    assert_raises(RuntimeError) { F.load("c").send(:__open, "c", 0) }
     assert_raises(TypeError) { F.load(42) }
     assert_raises(TypeError) { F.load("c", :now) }
   end
