@@ -888,6 +888,13 @@ static VALUE fn_setup(VALUE self, VALUE handle, VALUE name, VALUE lib,
   int flags = 0, abi = 0;
   check(weft_ffi_function_arg_count(h, &nargs, &nfixed));
   check(weft_ffi_function_flags(h, &flags, &abi));
+  /* The conversions first: fn_mark walks nargs of them, and any
+   * allocation here may run the GC. */
+  struct conv *args = ALLOC_N(struct conv, nargs ? nargs : 1);
+  for (size_t i = 0; i < nargs; i++)
+    args[i].klass = Qnil;
+  xfree(f->args);
+  f->args = args;
   f->nargs = nargs;
   f->nfixed = (flags & WEFT_FFI_CALL_VARIADIC) ? nfixed : nargs;
   f->variadic = (flags & WEFT_FFI_CALL_VARIADIC) && nfixed == nargs;
@@ -897,10 +904,6 @@ static VALUE fn_setup(VALUE self, VALUE handle, VALUE name, VALUE lib,
     f->lib = lib_of(lib);
     f->lib_obj = lib;
   }
-  xfree(f->args);
-  f->args = ALLOC_N(struct conv, nargs ? nargs : 1);
-  for (size_t i = 0; i < nargs; i++)
-    f->args[i].klass = Qnil;
   weft_handle t;
   check(weft_ffi_function_restype(h, &t));
   conv_of(t, &f->ret);
