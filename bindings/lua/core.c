@@ -550,8 +550,8 @@ static int cb_call_in(lua_State *L, uint64_t id, const char *what) {
 }
 
 typedef struct cbcall {
-  uint64_t id;
-  const char *what;
+  weftlua_run_fn fn;
+  void *arg;
   weftlua_owner *owner;
   int rc;
   int done;
@@ -566,7 +566,7 @@ static void cb_dispatched(void *arg) {
   pthread_mutex_unlock(&o->mu);
   int rc = 1;
   if (!closed && o->draining != NULL)
-    rc = cb_call_in(o->draining, c->id, c->what);
+    rc = c->fn(o->draining, c->arg);
   pthread_mutex_lock(&o->mu);
   c->rc = rc;
   c->done = 1;
@@ -579,12 +579,18 @@ static int on_home_thread(weftlua_owner *o) {
   return weft_thread_current(&self) == 0 && self == o->home;
 }
 
-/* Run callback id in its owning state from any thread (see the top of the
- * file); 0 if it returned normally. */
-static int cb_invoke(uint64_t id, const char *what) {
-  weftlua_owner *o = cb_owner(id);
-  if (o == NULL)
-    return 1;
+weftlua_owner *weftlua_owner_ref(lua_State *L) {
+  weftlua_owner *o = check_owner(L);
+  atomic_fetch_add(&o->refs, 1);
+  return o;
+}
+
+void weftlua_owner_unref(weftlua_owner *o) { owner_unref(o); }
+
+/* Run fn(L, arg) in the state of `o` from any thread (see the top of the
+ * file); fn's result, or 1 if it could not run. */
+int weftlua_owner_run(weftlua_owner *o, weftlua_run_fn fn, void *arg,
+                      const char *what) {
   int rc = 1;
   pthread_mutex_lock(&o->mu);
   while (o->borrowed && o->in_call != NULL && !o->closed)
@@ -595,7 +601,7 @@ static int cb_invoke(uint64_t id, const char *what) {
     lua_State *L = o->in_call;
     o->borrowed = 1;
     pthread_mutex_unlock(&o->mu);
-    rc = cb_call_in(L, id, what);
+    rc = fn(L, arg);
     pthread_mutex_lock(&o->mu);
     o->borrowed = 0;
     pthread_cond_broadcast(&o->cv);
@@ -608,7 +614,7 @@ static int cb_invoke(uint64_t id, const char *what) {
     fprintf(stderr, "weft: %s not run: its Lua state is busy on this "
                     "thread\n", what);
   } else {
-    cbcall c = {id, what, o, 1, 0};
+    cbcall c = {fn, arg, o, 1, 0};
     weft_handle d = owner_dispatcher(o);
     /* Queued under mu, so owner_gc's last drain (after it set closed)
      * sees it; queued before the interrupt, so the drain the interrupt
@@ -621,6 +627,22 @@ static int cb_invoke(uint64_t id, const char *what) {
     }
     pthread_mutex_unlock(&o->mu);
   }
+  return rc;
+}
+
+static int cb_run(lua_State *L, void *arg) {
+  cbjob *job = arg;
+  return cb_call_in(L, job->id, job->what);
+}
+
+/* Run callback id in its owning state from any thread; 0 if it returned
+ * normally. */
+static int cb_invoke(uint64_t id, const char *what) {
+  weftlua_owner *o = cb_owner(id);
+  if (o == NULL)
+    return 1;
+  cbjob job = {id, what};
+  int rc = weftlua_owner_run(o, cb_run, &job, what);
   owner_unref(o);
   return rc;
 }
@@ -794,4 +816,7 @@ void weftlua_init(lua_State *L) {
   lua_pop(L, 1);
   weftlua_target_init(L);
   owner_init(L);
+  /* weft/ffi.lua opens weft.ffi's C half with this. */
+  lua_pushcfunction(L, weftlua_ffi_open);
+  lua_setfield(L, module, "ffi_open");
 }
