@@ -369,6 +369,8 @@ weftlua_owner *weftlua_block_begin(lua_State *L, lua_State **saved) {
   pthread_mutex_lock(&o->mu);
   *saved = o->in_call;
   o->in_call = L;
+  /* Callers waiting for a queued call may now run it here themselves. */
+  pthread_cond_broadcast(&o->cv);
   pthread_mutex_unlock(&o->mu);
   return o;
 }
@@ -549,13 +551,27 @@ static int cb_call_in(lua_State *L, uint64_t id, const char *what) {
   return st != LUA_OK;
 }
 
+/* A queued call.  Shared by the queue and the caller waiting for it
+ * (refs, under the owner's mu): if the state enters a blocking call
+ * (weftlua_block_begin) before draining its queue, the caller claims the
+ * call and runs it in that call's coroutine itself, so a C function that
+ * waits for the callback (pthread_join on the thread making it) cannot
+ * wait for a drain that never comes. */
 typedef struct cbcall {
   weftlua_run_fn fn;
   void *arg;
   weftlua_owner *owner;
   int rc;
   int done;
+  int claimed; /* run (or being run) by the queue or by the caller */
+  int refs;
 } cbcall;
+
+/* With the owner's mu held. */
+static void cbcall_unref(cbcall *c) {
+  if (--c->refs == 0)
+    free(c);
+}
 
 /* A queued call, run by weft_dispatcher_run in drain(). */
 static void cb_dispatched(void *arg) {
@@ -563,14 +579,19 @@ static void cb_dispatched(void *arg) {
   weftlua_owner *o = c->owner;
   pthread_mutex_lock(&o->mu);
   int closed = o->closed;
+  int claimed = c->claimed;
+  c->claimed = 1;
   pthread_mutex_unlock(&o->mu);
   int rc = 1;
-  if (!closed && o->draining != NULL)
+  if (!claimed && !closed && o->draining != NULL)
     rc = c->fn(o->draining, c->arg);
   pthread_mutex_lock(&o->mu);
-  c->rc = rc;
-  c->done = 1;
-  pthread_cond_broadcast(&o->cv);
+  if (!claimed) {
+    c->rc = rc;
+    c->done = 1;
+    pthread_cond_broadcast(&o->cv);
+  }
+  cbcall_unref(c);
   pthread_mutex_unlock(&o->mu);
 }
 
@@ -614,16 +635,39 @@ int weftlua_owner_run(weftlua_owner *o, weftlua_run_fn fn, void *arg,
     fprintf(stderr, "weft: %s not run: its Lua state is busy on this "
                     "thread\n", what);
   } else {
-    cbcall c = {fn, arg, o, 1, 0};
+    cbcall *c = calloc(1, sizeof *c);
     weft_handle d = owner_dispatcher(o);
-    /* Queued under mu, so owner_gc's last drain (after it set closed)
-     * sees it; queued before the interrupt, so the drain the interrupt
-     * causes finds it. */
-    if (d != 0 && weft_dispatcher_call(d, cb_dispatched, &c, 0) == 0) {
+    if (c != NULL) {
+      *c = (cbcall){fn, arg, o, 1, 0, 0, 2};
+      /* Queued under mu, so owner_gc's last drain (after it set closed)
+       * sees it; queued before the interrupt, so the drain the interrupt
+       * causes finds it. */
+      if (d == 0 || weft_dispatcher_call(d, cb_dispatched, c, 0) < 0) {
+        free(c);
+        c = NULL;
+      }
+    }
+    if (c != NULL) {
       weft_thread_interrupt(o->home);
-      while (!c.done)
+      while (!c->done) {
+        if (!c->claimed && o->in_call != NULL && !o->borrowed &&
+            !o->closed) {
+          /* The state blocks in a call that lets callbacks borrow it. */
+          c->claimed = 1;
+          lua_State *L = o->in_call;
+          o->borrowed = 1;
+          pthread_mutex_unlock(&o->mu);
+          c->rc = fn(L, arg);
+          pthread_mutex_lock(&o->mu);
+          o->borrowed = 0;
+          c->done = 1;
+          pthread_cond_broadcast(&o->cv);
+          break;
+        }
         pthread_cond_wait(&o->cv, &o->mu);
-      rc = c.rc;
+      }
+      rc = c->rc;
+      cbcall_unref(c);
     }
     pthread_mutex_unlock(&o->mu);
   }

@@ -1432,11 +1432,17 @@ static int opt_flag(lua_State *L, int opts, const char *name, int flag) {
   return on ? flag : 0;
 }
 
+/* Not a weft flag: the call lets callbacks from other threads borrow the
+ * state while it runs (weftlua_block_begin). */
+#define FLAG_BLOCKING (1 << 24)
+
+/* The flags of options {use_errno = true, libffi = true, blocking = true}. */
 static int call_flags(lua_State *L, int opts) {
   if (opts != 0 && !lua_isnoneornil(L, opts))
     luaL_checktype(L, opts, LUA_TTABLE);
   return opt_flag(L, opts, "use_errno", WEFT_FFI_CALL_ERRNO) |
-         opt_flag(L, opts, "libffi", WEFT_FFI_CALL_LIBFFI);
+         opt_flag(L, opts, "libffi", WEFT_FFI_CALL_LIBFFI) |
+         opt_flag(L, opts, "blocking", FLAG_BLOCKING);
 }
 
 /* ffi_load(name|nil, opts) -> library.  A short name ("c", "m") is looked
@@ -1509,6 +1515,7 @@ typedef struct func {
   const char *name;
   size_t nargs, nfixed;
   int variadic; /* extra arguments pick a call shape */
+  int blocking; /* FLAG_BLOCKING */
   int flags, abi;
   conv ret;
   conv args[];
@@ -1519,6 +1526,7 @@ typedef struct func {
 typedef struct frame {
   void *state;
   lua_State *L;
+  int blocking; /* callbacks go through weftlua_owner_run (borrowing) */
   struct frame *prev;
 } frame;
 static _Thread_local frame *tls_frame;
@@ -1777,6 +1785,7 @@ static func *variadic_shape(lua_State *L, func *f, int first, int top) {
   func *g = push_func(L, h, newtt, lua_isnil(L, -1) ? 0 : lua_gettop(L));
   g->name = f->name;
   g->variadic = 0;
+  g->blocking = f->blocking;
   lua_pushvalue(L, key);
   lua_pushvalue(L, -2);
   lua_rawset(L, tt);
@@ -1868,10 +1877,17 @@ static int do_call(lua_State *L, func *f, int fidx, int base) {
   if (f->lib != NULL && f->lib->closed)
     return weftlua_raisef(L, WEFT_EBADHANDLE, "%s: its library is closed",
                           f->name);
-  frame fr = {f->state, L, tls_frame};
+  frame fr = {f->state, L, f->blocking, tls_frame};
   tls_frame = &fr;
-  weft_status st =
-      weft_ffi_call(f->h, f->ret.sort == S_VOID ? NULL : ret, argv);
+  weft_status st;
+  if (f->blocking) {
+    lua_State *saved;
+    weftlua_owner *o = weftlua_block_begin(L, &saved);
+    st = weft_ffi_call(f->h, f->ret.sort == S_VOID ? NULL : ret, argv);
+    weftlua_block_end(o, saved);
+  } else {
+    st = weft_ffi_call(f->h, f->ret.sort == S_VOID ? NULL : ret, argv);
+  }
   tls_frame = fr.prev;
   if (st < 0)
     return weftlua_raise(L, st);
@@ -1949,11 +1965,13 @@ static func *push_func_typed(lua_State *L, void *address, int ret_idx,
   weft_handle h;
   weft_status st = weft_ffi_function_new(
       address, rt->kind == WEFT_FFI_KIND_VOID ? 0 : rt->h, types, (size_t)n,
-      (size_t)n, 0, flags | (variadic ? WEFT_FFI_CALL_VARIADIC : 0), &h);
+      (size_t)n, 0,
+      (flags & ~FLAG_BLOCKING) | (variadic ? WEFT_FFI_CALL_VARIADIC : 0), &h);
   if (st < 0)
     return weftlua_raise(L, st), NULL;
   func *f = push_func(L, h, tt, lib_idx);
   f->variadic = variadic;
+  f->blocking = (flags & FLAG_BLOCKING) != 0;
   lua_getiuservalue(L, -1, 1);
   lua_pushstring(L, name);
   f->name = lua_tostring(L, -1);
@@ -1962,27 +1980,36 @@ static func *push_func_typed(lua_State *L, void *address, int ret_idx,
   return f;
 }
 
+/* Whether the value at idx is a signature string ("int abs(int)",
+ * "i(i)"): it has a parenthesis, which no type name has. */
+static int is_signature(lua_State *L, int idx) {
+  return lua_type(L, idx) == LUA_TSTRING && strchr(lua_tostring(L, idx), '(');
+}
+
 /* lib:func(signature [, opts]) or lib:func(name, ret, {args} [, opts]) */
 static int lib_func(lua_State *L) {
   lib *l = check_lib(L, 1);
   const char *s = luaL_checkstring(L, 2);
-  if (lua_gettop(L) >= 3 && !lua_istable(L, 3)) {
-    int opts = lua_istable(L, 5) ? 5 : 0;
-    if (!lua_isnoneornil(L, 5))
-      luaL_checktype(L, 5, LUA_TTABLE);
+  if (!is_signature(L, 2)) {
+    if (lua_isnoneornil(L, 3))
+      return weftlua_raisef(L, WEFT_EVALUE,
+                            "func: '%s' is not a signature (\"int abs(int)\")"
+                            "; or give the result and argument types",
+                            s);
     void *addr;
     weft_status st = weft_ffi_library_symbol(l->h, s, &addr);
     if (st < 0)
       return weftlua_raise(L, st);
-    push_func_typed(L, addr, 3, 4, l->flags | call_flags(L, opts), 1, s);
+    push_func_typed(L, addr, 3, 4, l->flags | call_flags(L, 5), 1, s);
     return 1;
   }
   int flags = l->flags | call_flags(L, 3);
   weft_handle h;
-  weft_status st = weft_ffi_library_function(l->h, s, flags, &h);
+  weft_status st =
+      weft_ffi_library_function(l->h, s, flags & ~FLAG_BLOCKING, &h);
   if (st < 0)
     return weftlua_raise(L, st);
-  push_func(L, h, 0, 1);
+  push_func(L, h, 0, 1)->blocking = (flags & FLAG_BLOCKING) != 0;
   return 1;
 }
 
@@ -1992,17 +2019,18 @@ static int ffi_func(lua_State *L) {
   void *addr = check_pointer_value(L, 1, &w, NULL);
   if (addr == NULL)
     return weftlua_raisef(L, WEFT_EVALUE, "ffi.func: a NULL address");
-  if (lua_gettop(L) >= 3 && !lua_istable(L, 3)) {
-    int opts = lua_istable(L, 4 + 0) && lua_gettop(L) >= 4 ? 4 : 0;
-    push_func_typed(L, addr, 2, 3, call_flags(L, opts), 0, "ffi function");
+  if (!is_signature(L, 2)) {
+    push_func_typed(L, addr, 2, 3, call_flags(L, 4), 0, "ffi function");
     return 1;
   }
   const char *sig = luaL_checkstring(L, 2);
   weft_handle h;
-  weft_status st = weft_ffi_function_parse(addr, sig, call_flags(L, 3), &h);
+  int flags = call_flags(L, 3);
+  weft_status st =
+      weft_ffi_function_parse(addr, sig, flags & ~FLAG_BLOCKING, &h);
   if (st < 0)
     return weftlua_raise(L, st);
-  push_func(L, h, 0, 0);
+  push_func(L, h, 0, 0)->blocking = (flags & FLAG_BLOCKING) != 0;
   return 1;
 }
 
@@ -2101,7 +2129,7 @@ static void cb_handler(void *arg, void *ret, void **args) {
     return; /* freed: ret stays zeroed */
   cbjob job = {r, ret, args};
   frame *fr = tls_frame;
-  if (fr != NULL && fr->state == r->state)
+  if (fr != NULL && fr->state == r->state && !fr->blocking)
     cb_run(fr->L, &job);
   else
     weftlua_owner_run(r->owner, cb_run, &job, "ffi callback");
@@ -2168,7 +2196,7 @@ static int ffi_callback(lua_State *L) {
   luaL_checktype(L, fn, LUA_TFUNCTION);
   weft_handle sig;
   int types_tab = 0;
-  if (fn >= 3) {
+  if (!is_signature(L, 1)) {
     /* explicit types: a signature without an address */
     func *f = push_func_typed(L, NULL, 1, 2, 0, 0, "ffi callback");
     lua_getiuservalue(L, -1, 1);
@@ -2414,6 +2442,11 @@ static int ffi_new(lua_State *L) {
   } else {
     lua_Integer vla = -1;
     if (lua_type(L, 1) == LUA_TSTRING && strchr(lua_tostring(L, 1), '?')) {
+      if (!lua_isinteger(L, 2))
+        return weftlua_raisef(L, WEFT_EVALUE,
+                              "ffi.new: '%s' needs a length (an integer), "
+                              "got %s",
+                              lua_tostring(L, 1), luaL_typename(L, 2));
       vla = (lua_Integer)weftlua_checksize(L, 2, "ffi.new");
       init = 3;
     }
@@ -2554,13 +2587,14 @@ static int ffi_cast(lua_State *L) {
 
 /* ffi.addressof(cdata [, field]) -> a pointer to it */
 static int ffi_addressof(lua_State *L) {
+  int has_field = !lua_isnoneornil(L, 2);
   cdata *c = check_cdata(L, 1);
   if (c->is_value)
     return weftlua_raisef(L, WEFT_EVALUE,
                           "ffi.addressof: a pointer value has no address");
   lua_getiuservalue(L, 1, 1);
   void *p = c->p;
-  if (!lua_isnoneornil(L, 2)) {
+  if (has_field) {
     luaL_checkstring(L, 2);
     if (c->t->fields == NULL)
       return weftlua_raisef(L, WEFT_EVALUE, "ffi.addressof: not a struct");

@@ -1,0 +1,550 @@
+-- weft.ffi: libraries, functions, structs, memory and callbacks over the
+-- ctypes engine.  Layouts are checked against what gcc lays out for the
+-- same declarations (the expected bytes were printed by gcc-compiled C,
+-- declarations quoted beside them).
+require "busted.runner"({output = "TAP"})
+
+local weft = require "weft"
+local helper = require "helper"
+local ffi = weft.ffi
+
+local libc = ffi.load("c")
+local libm = ffi.load("m")
+
+-- The bytes of cdata x as a list of numbers.
+local function bytes(x)
+  return {ffi.string(x, ffi.sizeof(x)):byte(1, -1)}
+end
+
+describe("weft.ffi", function()
+  it("is weft.ffi and require 'weft.ffi'", function()
+    assert.are.equal(require "weft.ffi", weft.ffi)
+  end)
+end)
+
+describe("a library", function()
+  it("loads by short name, file name or path", function()
+    assert.matches("libc%.so%.6", tostring(libc))
+    local byname = ffi.load("libc.so.6")
+    assert.are.equal(5, byname:func("strlen", "size_t", {"const char*"})("hello"))
+    byname:close()
+  end)
+
+  it("of the process is ffi.C", function()
+    assert.are.equal(ffi.C, ffi.C)
+    local strlen = ffi.C:func("strlen", "size_t", {"const char*"})
+    assert.are.equal(3, strlen("abc"))
+  end)
+
+  it("that does not exist is WEFT_EFFI with dlerror's text", function()
+    local err = helper.weft_error("WEFT_EFFI", ffi.load, "/nonexistent/libnope.so")
+    assert.matches("libnope", err.message)
+  end)
+
+  it("without the symbol is ENOENT", function()
+    local err = helper.weft_error("ENOENT", libc.func, libc, "no_such_function_x",
+                                  "int", {})
+    assert.matches("no_such_function_x", err.message)
+    helper.weft_error("ENOENT", libc.symbol, libc, "no_such_function_x")
+  end)
+
+  it("gives symbols as pointers", function()
+    local p = libc:symbol("strlen")
+    assert.is_true(ffi.address(p) ~= 0)
+    assert.are.equal(4, ffi.func(p, "size_t", {"const char*"})("four"))
+  end)
+
+  it("once closed refuses new functions and calls of old ones", function()
+    local lib = ffi.load("c")
+    local abs = lib:func("abs", "int", {"int"})
+    assert.are.equal(3, abs(-3))
+    lib:close()
+    helper.weft_error("WEFT_EBADHANDLE", lib.func, lib, "abs", "int", {"int"})
+    helper.weft_error("WEFT_EBADHANDLE", lib.symbol, lib, "abs")
+    local err = helper.weft_error("WEFT_EBADHANDLE", abs, -3)
+    assert.matches("closed", err.message)
+    lib:close() -- twice is fine
+  end)
+end)
+
+describe("a function", function()
+  it("converts integers, floats and strings", function()
+    local abs = libc:func("abs", "int", {"int"})
+    local labs = libc:func("labs", "long", {"long"})
+    local sqrt = libm:func("sqrt", "double", {"double"})
+    local pow = libm:func("pow", "double", {"double", "double"})
+    local strlen = libc:func("strlen", "size_t", {"const char *"})
+    assert.are.equal(5, abs(-5))
+    assert.are.equal(math.maxinteger, labs(-math.maxinteger))
+    assert.are.equal("integer", math.type(abs(-5)))
+    assert.are.equal(math.sqrt(2), sqrt(2))
+    assert.are.equal(1024.0, pow(2, 10))
+    assert.are.equal(11, strlen("hello world"))
+    assert.are.equal(0, strlen(""))
+  end)
+
+  it("gives unsigned 64-bit results as their bit pattern", function()
+    local strtoull = libc:func("strtoull", "unsigned long long",
+                               {"const char*", "void*", "int"})
+    assert.are.equal(-1, strtoull("18446744073709551615", nil, 10))
+    assert.are.equal(math.mininteger, strtoull("9223372036854775808", nil, 10))
+  end)
+
+  it("gives the same results on the fast path and through libffi", function()
+    local fast = libm:func("pow", "double", {"double", "double"})
+    local slow = libm:func("pow", "double", {"double", "double"}, {libffi = true})
+    local absf = libc:func("abs", "int", {"int"})
+    local abss = libc:func("abs", "int", {"int"}, {libffi = true})
+    for _, x in ipairs{-7, 0, 3, math.mininteger + 1 & 0x7fffffff} do
+      assert.are.equal(absf(x), abss(x))
+    end
+    assert.are.equal(fast(1.5, 3), slow(1.5, 3))
+  end)
+
+  it("returns char* as a string or nil, other pointers as cdata", function()
+    local strchr = libc:func("strchr", "char*", {"const char*", "int"})
+    assert.are.equal("llo", strchr("hello", string.byte("l")))
+    assert.is_nil(strchr("hello", string.byte("z")))
+    local getenv = libc:func("getenv", "char*", {"const char*"})
+    assert.is_nil(getenv("WEFT_NO_SUCH_VARIABLE_X"))
+    local memchr = libc:func("memchr", "void*", {"const void*", "int", "size_t"})
+    local s = "abcdef"
+    local p = memchr(s, string.byte("d"), #s)
+    assert.are.equal("de", ffi.string(p, 2))
+    assert.are.equal(3, ffi.address(p) - ffi.address(s))
+    assert.is_nil(memchr(s, string.byte("z"), #s))
+  end)
+
+  it("calls variadic functions with a shape per call", function()
+    local snprintf = libc:func("snprintf", "int",
+                               {"char*", "size_t", "const char*", "..."})
+    local buf = ffi.new("char[64]")
+    assert.are.equal(11, snprintf(buf, 64, "%d-%s-%.2f", 42, "abc", 2.5))
+    assert.are.equal("42-abc-2.50", ffi.string(buf))
+    assert.are.equal(2, snprintf(buf, 64, "%s", "hi"))
+    assert.are.equal("hi", ffi.string(buf))
+    assert.are.equal(19, snprintf(buf, 64, "%lld", math.maxinteger))
+    assert.are.equal(tostring(math.maxinteger), ffi.string(buf))
+    assert.are.equal(3, snprintf(buf, 64, "abc"))
+  end)
+
+  it("returns a struct by value and takes one", function()
+    local div_t = ffi.struct{{"quot", "int"}, {"rem", "int"}}
+    local div = libc:func("div", div_t, {"int", "int"})
+    local r = div(17, 5)
+    assert.are.equal(3, r.quot)
+    assert.are.equal(2, r.rem)
+    assert.is_true(ffi.istype(div_t, r))
+    -- char *inet_ntoa(struct in_addr): four bytes by value
+    local in_addr = ffi.struct{{"s_addr", "uint32_t"}}
+    local inet_ntoa = libc:func("inet_ntoa", "char*", {in_addr})
+    local a = in_addr()
+    ffi.copy(a, "\127\0\0\1", 4)
+    assert.are.equal("127.0.0.1", inet_ntoa(a))
+    assert.are.equal("10.0.0.2", inet_ntoa({s_addr = 0x0200000a}))
+  end)
+
+  it("writes through out-pointers", function()
+    local strtol = libc:func("strtol", "long", {"const char*", "char**", "int"})
+    local endp = ffi.new("char*")
+    assert.are.equal(123, strtol("123abc", endp, 10))
+    assert.are.equal("abc", endp[0])
+    local s = "  -42 rest"
+    local endv = ffi.new("void*")
+    local strtol_v = libc:func("strtol", "long", {"const char*", "void*", "int"})
+    assert.are.equal(-42, strtol_v(s, endv, 10))
+    assert.are.equal(5, ffi.address(endv[0]) - ffi.address(s))
+  end)
+
+  it("captures errno with use_errno", function()
+    local close = libc:func("close", "int", {"int"}, {use_errno = true})
+    ffi.errno(0)
+    assert.are.equal(-1, close(-1))
+    assert.are.equal(weft.constants.EBADF, ffi.errno())
+    assert.are.equal(weft.constants.EBADF, ffi.errno(0))
+    assert.are.equal(0, ffi.errno())
+    local lib = ffi.load("c", {use_errno = true})
+    local strtol = lib:func("strtol", "long", {"const char*", "void*", "int"})
+    assert.are.equal(math.maxinteger, strtol("99999999999999999999", nil, 10))
+    assert.are.equal(weft.constants.ERANGE, ffi.errno())
+  end)
+
+  it("refuses a wrong number of arguments", function()
+    local abs = libc:func("abs", "int", {"int"})
+    local err = helper.weft_error("WEFT_EVALUE", abs)
+    assert.matches("abs: 1 argument expected, got 0", err.message, 1, true)
+    helper.weft_error("WEFT_EVALUE", abs, 1, 2)
+    local snprintf = libc:func("snprintf", "int",
+                               {"char*", "size_t", "const char*", "..."})
+    err = helper.weft_error("WEFT_EVALUE", snprintf, nil)
+    assert.matches("at least 3", err.message)
+  end)
+
+  it("refuses arguments of the wrong type", function()
+    local abs = libc:func("abs", "int", {"int"})
+    local err = helper.weft_error("WEFT_EVALUE", abs, "x")
+    assert.matches("abs: argument 1: integer expected, got string", err.message,
+                   1, true)
+    helper.weft_error("WEFT_EVALUE", abs, {})
+    local strlen = libc:func("strlen", "size_t", {"const char*"})
+    err = helper.weft_error("WEFT_EVALUE", strlen, {})
+    assert.matches("pointer expected, got table", err.message)
+    local sqrt = libm:func("sqrt", "double", {"double"})
+    helper.weft_error("WEFT_EVALUE", sqrt, "2")
+    local div_t = ffi.struct{{"quot", "int"}, {"rem", "int"}}
+    local div = libc:func("div", div_t, {"int", "int"})
+    helper.weft_error("WEFT_EVALUE", div, 1, nil)
+  end)
+
+  it("refuses unknown types and a void argument", function()
+    local err = helper.weft_error("WEFT_EVALUE", libc.func, libc, "abs", "int",
+                                  {"integer"})
+    assert.matches("unknown type 'integer'", err.message, 1, true)
+    helper.weft_error("WEFT_EVALUE", libc.func, libc, "abs", "int", {"void"})
+    helper.weft_error("WEFT_EVALUE", libc.func, libc, "abs")
+    helper.weft_error("WEFT_EVALUE", ffi.func, nil, "int", {})
+  end)
+end)
+
+describe("a signature string", function()
+  it("declares a function in one line", function()
+    local strlen = libc:func("size_t strlen(const char*)")
+    assert.are.equal(5, strlen("hello"))
+    assert.matches("strlen", tostring(strlen))
+    local pow = libm:func("double pow(double, double)")
+    assert.are.equal(8.0, pow(2, 3))
+    local abs = ffi.func(libc:symbol("abs"), "int (int)")
+    assert.are.equal(9, abs(-9))
+  end)
+
+  it("with ... is variadic", function()
+    local snprintf = libc:func("int snprintf(char *, size_t, const char *, ...)")
+    local buf = ffi.new("char[32]")
+    assert.are.equal(5, snprintf(buf, 32, "%d+%d", 12, 34))
+    assert.are.equal("12+34", ffi.string(buf))
+  end)
+
+  it("that is malformed gives the column", function()
+    local err = helper.weft_error("WEFT_EVALUE", libc.func, libc, "int abs(int")
+    assert.matches("column %d+", err.message)
+    helper.weft_error("WEFT_EVALUE", libc.func, libc, "int abs(frob)")
+    helper.weft_error("ENOENT", libc.func, libc, "int no_such_function_x(int)")
+  end)
+end)
+
+describe("a struct", function()
+  it("lays out bitfields as gcc does", function()
+    -- struct { unsigned a:3; int b:5; char c; }: 237 65 0 0
+    local S = ffi.struct{{"a", "unsigned int", 3}, {"b", "int", 5}, {"c", "char"}}
+    assert.are.equal(4, ffi.sizeof(S))
+    assert.are.equal(4, ffi.alignof(S))
+    local s = S()
+    s.a, s.b, s.c = 5, -3, 65
+    assert.are.same({237, 65, 0, 0}, bytes(s))
+    assert.are.equal(5, s.a)
+    assert.are.equal(-3, s.b)
+    assert.are.equal(65, s.c)
+    s.a = 9 -- keeps the low 3 bits, as C does
+    assert.are.equal(1, s.a)
+    assert.are.equal(-3, s.b)
+    local off, bit, bits = ffi.offsetof(S, "b")
+    assert.are.same({0, 3, 5}, {off, bit, bits})
+    assert.are.equal(1, ffi.offsetof(S, "c"))
+  end)
+
+  it("lays out a straddling bitfield and wide ones as gcc does", function()
+    -- struct { char a; long long b:20; char c; short d:3; }:
+    -- size 8, align 8, c at 4; a=1 b=-2 c=3 d=-1: 1 254 255 15 3 7 0 0
+    local S = ffi.struct{{"a", "char"}, {"b", "long long", 20}, {"c", "char"},
+                         {"d", "short", 3}}
+    assert.are.equal(8, ffi.sizeof(S))
+    assert.are.equal(8, ffi.alignof(S))
+    assert.are.equal(4, ffi.offsetof(S, "c"))
+    local s = S{a = 1, b = -2, c = 3, d = -1}
+    assert.are.same({1, 254, 255, 15, 3, 7, 0, 0}, bytes(s))
+    assert.are.same({1, -2, 3, -1}, {s.a, s.b, s.c, s.d})
+  end)
+
+  it("with pack, under gcc rules, packs bitfields across boundaries", function()
+    -- #pragma pack(1) struct { char a; int b; }: size 5, b at 1
+    local P = ffi.struct{{"a", "char"}, {"b", "int"}, pack = 1}
+    assert.are.equal(5, ffi.sizeof(P))
+    assert.are.equal(1, ffi.offsetof(P, "b"))
+    assert.are.equal(1, ffi.alignof(P))
+    local p = P{1, -2}
+    assert.are.equal(-2, p.b)
+    -- #pragma pack(1) struct { char a; unsigned b:12, c:12; }:
+    -- a=1 b=0xabc c=0x123: 1 188 58 18
+    local Q = ffi.struct{{"a", "char"}, {"b", "unsigned", 12},
+                         {"c", "unsigned", 12}, pack = 1}
+    local q = Q{a = 1, b = 0xabc, c = 0x123}
+    assert.are.equal(4, ffi.sizeof(Q))
+    assert.are.same({1, 188, 58, 18}, bytes(q))
+    assert.are.same({0xabc, 0x123}, {q.b, q.c})
+  end)
+
+  it("follows MS rules with layout = 'ms'", function()
+    -- struct { char a:4; int b:4; }: gcc 83 0 0 0; ms_struct 3 0 0 0 5 0 0 0
+    local G = ffi.struct{{"a", "char", 4}, {"b", "int", 4}}
+    local M = ffi.struct{{"a", "char", 4}, {"b", "int", 4}, layout = "ms"}
+    local g, m = G{3, 5}, M{3, 5}
+    assert.are.same({83, 0, 0, 0}, bytes(g))
+    assert.are.same({3, 0, 0, 0, 5, 0, 0, 0}, bytes(m))
+    assert.are.same({3, 5}, {m.a, m.b})
+  end)
+
+  it("takes an alignment and a byte order", function()
+    -- struct __attribute__((aligned(16))) { char a; }: size 16, align 16
+    local A = ffi.struct{{"a", "char"}, align = 16}
+    assert.are.equal(16, ffi.sizeof(A))
+    assert.are.equal(16, ffi.alignof(A))
+    assert.are.equal(0, ffi.address(A()) % 16)
+    -- scalar_storage_order("big-endian") struct { uint16_t x;
+    -- unsigned a:4, b:4; }: x=0x0102 a=1 b=2: 1 2 18 0
+    local B = ffi.struct{{"x", "uint16_t"}, {"a", "unsigned", 4},
+                         {"b", "unsigned", 4}, endian = "big"}
+    local b = B{x = 0x0102, a = 1, b = 2}
+    assert.are.same({1, 2, 18, 0}, bytes(b))
+    assert.are.same({0x0102, 1, 2}, {b.x, b.a, b.b})
+  end)
+
+  it("nests structs, arrays and pointers", function()
+    local Point = ffi.struct{{"x", "int"}, {"y", "double"}}
+    local Shape = ffi.struct{{"id", "uint8_t"}, {"origin", Point},
+                             {"v", "int[3]"}, {"next", ffi.pointer(Point)},
+                             {"name", "const char*"}}
+    assert.are.equal(8, ffi.offsetof(Shape, "origin"))
+    assert.are.equal(24, ffi.offsetof(Shape, "v"))
+    assert.are.equal(40, ffi.offsetof(Shape, "next"))
+    assert.are.equal(56, ffi.sizeof(Shape))
+    local s = Shape{id = 7, origin = {x = 1, y = 2.5}, v = {10, 20, 30}}
+    assert.are.equal(2.5, s.origin.y)
+    s.origin.x = 42 -- a view writes into s
+    assert.are.equal(42, s.origin.x)
+    assert.are.equal(3, #s.v)
+    assert.are.equal(30, s.v[2])
+    s.v[0] = -1
+    assert.are.equal(-1, s.v[0])
+    helper.weft_error("WEFT_ERANGE", function() return s.v[3] end)
+    assert.is_nil(s.next)
+    local p = Point{x = 9}
+    s.next = p
+    assert.are.equal(9, s.next.x)
+    s.next.x = 10
+    assert.are.equal(10, p.x)
+    s.name = "shape " .. 7 -- kept alive with s
+    collectgarbage()
+    assert.are.equal("shape 7", s.name)
+    s.name = nil
+    assert.is_nil(s.name)
+    local view = s.origin
+    s = nil
+    collectgarbage()
+    assert.are.equal(42, view.x) -- the view keeps its struct alive
+  end)
+
+  it("can be a union", function()
+    local U = ffi.union{{"i", "uint32_t"}, {"b", "uint8_t[4]"}, {"f", "float"}}
+    assert.are.equal(4, ffi.sizeof(U))
+    local u = U{i = 0x01020304}
+    assert.are.equal(4, u.b[0]) -- little-endian
+    u.f = 1.0
+    assert.are.equal(0x3f800000, u.i)
+  end)
+
+  it("refuses bad fields and unknown names", function()
+    helper.weft_error("WEFT_EVALUE", ffi.struct, {{"a", "int", 33}})
+    helper.weft_error("WEFT_EVALUE", ffi.struct, {{"a", "double", 3}})
+    helper.weft_error("WEFT_EVALUE", ffi.struct, {{"a", "int"}, {"a", "int"}})
+    helper.weft_error("WEFT_EVALUE", ffi.struct, {{"a", "frob"}})
+    helper.weft_error("WEFT_EVALUE", ffi.struct, {{"a"}})
+    helper.weft_error("WEFT_EVALUE", ffi.struct, {"a"})
+    helper.weft_error("WEFT_EVALUE", ffi.struct, {{"a", "int"}, layout = "x"})
+    helper.weft_error("WEFT_EVALUE", ffi.struct, {{"a", "int"}, pack = 3})
+    local S = ffi.struct{{"a", "int"}}
+    local s = S()
+    local err = helper.weft_error("WEFT_EVALUE", function() return s.nope end)
+    assert.matches("no field 'nope'", err.message, 1, true)
+    helper.weft_error("WEFT_EVALUE", function() s.a = "x" end)
+    helper.weft_error("WEFT_EVALUE", function() return s[0] end)
+    helper.weft_error("WEFT_EVALUE", S, {nope = 1})
+  end)
+end)
+
+describe("memory", function()
+  it("is made, filled, copied and read", function()
+    local b = ffi.new(8)
+    assert.are.equal(8, ffi.sizeof(b))
+    assert.are.same({0, 0, 0, 0, 0, 0, 0, 0}, bytes(b))
+    ffi.fill(b, 4, 0x41)
+    assert.are.equal("AAAA\0\0\0\0", ffi.string(b, 8))
+    ffi.copy(b, "xy")
+    assert.are.equal("xy", ffi.string(b))
+    ffi.copy(b + 4, "1234", 4)
+    assert.are.equal("1234", ffi.string(b + 4, 4))
+    local a = ffi.new("int[?]", 4, {1, 2, 3, 4})
+    assert.are.equal(4, #a)
+    assert.are.equal(16, ffi.sizeof(a))
+    assert.are.equal(3, a[2])
+    local box = ffi.new("double", 1.5)
+    assert.are.equal(1.5, box[0])
+  end)
+
+  it("has pointers with arithmetic, casts and addresses", function()
+    local a = ffi.new("int[4]", {10, 20, 30, 40})
+    local p = ffi.cast("int*", a)
+    assert.are.equal(20, p[1])
+    local q = p + 2
+    assert.are.equal(30, q[0])
+    assert.are.equal(2, q - p)
+    assert.are.equal(p, q - 2)
+    q[1] = 41
+    assert.are.equal(41, a[3])
+    assert.are.equal(ffi.address(a) + 8, ffi.address(q))
+    assert.are.equal(ffi.address(a), ffi.cast("uintptr_t", p))
+    assert.are.equal(-1, ffi.cast("int", 0xffffffff))
+    assert.are.equal(255, ffi.cast("uint8_t", -1))
+    local pa = ffi.addressof(a)
+    assert.are.equal(ffi.address(a), ffi.address(pa))
+    local S = ffi.struct{{"a", "int"}, {"b", "int"}}
+    local s = S{1, 2}
+    local pb = ffi.addressof(s, "b")
+    pb[0] = 5
+    assert.are.equal(5, s.b)
+    local ps = ffi.addressof(s)
+    assert.are.equal(1, ps.a)
+    assert.are.equal(5, ps[0].b)
+    assert.is_true(ffi.isnull(ffi.cast("void*", 0)))
+  end)
+
+  it("refuses NULL and bad uses", function()
+    helper.weft_error("WEFT_EVALUE", ffi.string, nil)
+    helper.weft_error("WEFT_EVALUE", ffi.fill, nil, 1)
+    helper.weft_error("WEFT_EVALUE", ffi.copy, nil, "x")
+    helper.weft_error("WEFT_EVALUE", ffi.new, "void")
+    helper.weft_error("WEFT_EVALUE", ffi.new, "int[?]")
+    helper.weft_error("WEFT_EVALUE", ffi.new, "int[2]", {1, 2, 3})
+    helper.weft_error("WEFT_EVALUE", ffi.new, "char[2]", "abc")
+    helper.weft_error("WEFT_EVALUE", ffi.new, -1)
+    helper.weft_error("WEFT_EVALUE", ffi.cast, ffi.struct{{"a", "int"}}, 0)
+    local v = ffi.cast("void*", 16)
+    helper.weft_error("WEFT_EVALUE", function() return v[0] end)
+    local np = ffi.cast("int*", 0)
+    helper.weft_error("WEFT_EVALUE", function() return np[0] end)
+    helper.weft_error("WEFT_EVALUE", ffi.sizeof, "no such type")
+    helper.weft_error("WEFT_EVALUE", ffi.typeof, 42)
+  end)
+end)
+
+describe("a callback", function()
+  local qsort = libc:func("qsort", "void", {"void*", "size_t", "size_t", "void*"})
+
+  it("sorts with libc's qsort", function()
+    local calls = 0
+    local cmp = ffi.callback("int", {"const int*", "const int*"}, function(a, b)
+      calls = calls + 1
+      return a[0] < b[0] and -1 or a[0] > b[0] and 1 or 0
+    end)
+    local a = ffi.new("int[8]", {5, -3, 8, 1, 9, 0, 2, 7})
+    qsort(a, 8, ffi.sizeof("int"), cmp)
+    local got = {}
+    for i = 0, 7 do got[#got + 1] = a[i] end
+    assert.are.same({-3, 0, 1, 2, 5, 7, 8, 9}, got)
+    assert.is_true(calls > 0)
+    cmp:free()
+  end)
+
+  it("is made from a signature string", function()
+    local cmp = ffi.callback("int (const void *, const void *)", function(a, b)
+      local x, y = ffi.cast("double*", a)[0], ffi.cast("double*", b)[0]
+      return x > y and -1 or x < y and 1 or 0 -- descending
+    end)
+    local a = ffi.new("double[3]", {1.5, 3.5, 2.5})
+    qsort(a, 3, 8, cmp)
+    assert.are.same({3.5, 2.5, 1.5}, {a[0], a[1], a[2]})
+  end)
+
+  it("is callable through C, structs by value included", function()
+    local twice = ffi.callback("int64_t", {"int64_t"}, function(x) return 2 * x end)
+    assert.are.equal(2 ^ 40 * 2, twice(2 ^ 40 // 1))
+    assert.are.equal(-6, ffi.func(twice, "int64_t", {"int64_t"})(-3))
+    local Pair = ffi.struct{{"a", "int"}, {"b", "double"}}
+    local swap = ffi.callback(Pair, {Pair}, function(p)
+      return {a = math.floor(p.b), b = p.a}
+    end)
+    local r = swap({a = 3, b = 7.5})
+    assert.are.same({7, 3.0}, {r.a, r.b})
+  end)
+
+  it("that raises returns zeros", function()
+    local bad = ffi.callback("int", {"int"}, function() error("test error, expected") end)
+    assert.are.equal(0, bad(1))
+    local badret = ffi.callback("int", {"int"}, function() return "x" end)
+    assert.are.equal(0, badret(1))
+    local str = ffi.callback("char*", {}, function() return "gone" end)
+    assert.is_nil(str())
+  end)
+
+  it("once freed cannot be passed or called", function()
+    local cb = ffi.callback("int", {"int"}, function(x) return x end)
+    assert.are.equal(1, cb(1))
+    cb:free()
+    cb:free()
+    helper.weft_error("WEFT_EBADHANDLE", cb, 1)
+    helper.weft_error("WEFT_EBADHANDLE", qsort, nil, 0, 4, cb)
+    assert.matches("freed", tostring(cb))
+  end)
+
+  it("refuses to be variadic or to take no function", function()
+    helper.weft_error("WEFT_EVALUE", ffi.callback, "int", {"int", "..."},
+                      function() end)
+    assert.has_error(function() ffi.callback("int", {"int"}) end)
+  end)
+
+  it("runs in this state when a weft thread calls it", function()
+    local seen = {}
+    local cb = ffi.callback("int", {"int"}, function(x)
+      seen[#seen + 1] = weft.current_thread()
+      return x + 1
+    end)
+    local t = weft.Thread(function(address)
+      local ffi = require "weft.ffi"
+      local f = ffi.func(address, "int", {"int"})
+      local n = 0
+      for i = 1, 10 do n = n + f(i) end
+      require("weft").core.thread_exit(n)
+    end, ffi.address(cb))
+    t:start()
+    assert.is_true(t:join(60)) -- the join runs the queued calls
+    assert.are.equal(65, t.result)
+    assert.are.equal(10, #seen)
+    assert.are.equal(weft.main_thread(), seen[1])
+  end)
+
+  it("runs in this state when a foreign pthread calls it", function()
+    local pthread_create = libc:func("pthread_create", "int",
+                                     {"void*", "void*", "void*", "void*"})
+    -- blocking: the callbacks may borrow this state while the join waits
+    local join = libc:func("pthread_join", "int", {"unsigned long", "void*"},
+                           {blocking = true})
+    local plain_join = libc:func("pthread_join", "int", {"unsigned long", "void*"})
+    local runs = 0
+    local start = ffi.callback("void*", {"void*"}, function(arg)
+      runs = runs + 1
+      return arg
+    end)
+    for i = 1, 20 do
+      local tid, res = ffi.new("unsigned long"), ffi.new("void*")
+      assert.are.equal(0, pthread_create(tid, nil, start, ffi.cast("void*", i)))
+      assert.are.equal(0, join(tid[0], res))
+      assert.are.equal(i, ffi.address(res[0]))
+    end
+    assert.are.equal(20, runs)
+    -- without blocking the state runs the call when it dispatches
+    local tid = ffi.new("unsigned long")
+    assert.are.equal(0, pthread_create(tid, nil, start, nil))
+    assert.are.equal(1, weft.dispatch(60))
+    assert.are.equal(0, plain_join(tid[0], nil))
+    assert.are.equal(21, runs)
+  end)
+end)
