@@ -581,7 +581,7 @@ static void bswap(void *p, size_t n) {
 }
 
 /* Read the scalar of sort `sort` at p as an int64 / double. */
-static int64_t load_int(int sort, const void *p, int swap) {
+static inline int64_t load_int(int sort, const void *p, int swap) {
   union {
     int8_t i8;
     int16_t i16;
@@ -1529,7 +1529,9 @@ typedef struct frame {
   int blocking; /* callbacks go through weftlua_owner_run (borrowing) */
   struct frame *prev;
 } frame;
-static _Thread_local frame *tls_frame;
+/* initial-exec: a plain %fs load, not a __tls_get_addr call per ffi call
+ * (a few bytes of the static TLS surplus glibc keeps for modules). */
+static _Thread_local frame *tls_frame __attribute__((tls_model("initial-exec")));
 
 static void *main_of(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);

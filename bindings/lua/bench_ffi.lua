@@ -1,0 +1,51 @@
+-- bench_ffi.lua - per-call cost of weft.ffi (make bench-lua): an empty C
+-- function, int bench_empty_noop(void *), called through weft.ffi (the
+-- engine's fast path, its libffi path, a blocking = true call), against
+-- the same empty function called as a Lua C function (bench_empty.c's
+-- noop), plus a callback's round trip (Lua -> C -> Lua).  One run;
+-- figures are ratios to the baseline measured here, never pass/fail.
+local weft = require "weft"
+local ffi = weft.ffi
+local empty = require "bench.empty"
+
+local N = tonumber(os.getenv("WEFT_BENCH_LUA_N")) or 2000000
+local now = weft.monotonic
+
+local function ns_per_op(loop, n)
+  n = n or N
+  loop(n // 10) -- warm up
+  local t0 = now()
+  loop(n)
+  return (now() - t0) * 1e9 / n
+end
+
+-- The module's own file, opened again as a C library (the same mapping).
+local path = assert(package.searchpath("bench.empty", package.cpath))
+local lib = ffi.load(path)
+local fast = lib:func("bench_empty_noop", "int", {"void*"})
+local slow = lib:func("bench_empty_noop", "int", {"void*"}, {libffi = true})
+local blocking = lib:func("bench_empty_noop", "int", {"void*"},
+                          {blocking = true})
+local noop = empty.noop
+
+local base = ns_per_op(function(n)
+  for _ = 1, n do noop(nil) end
+end)
+local function per_call(f)
+  return ns_per_op(function(n)
+    for _ = 1, n do f(nil) end
+  end)
+end
+local t_fast, t_slow, t_blocking = per_call(fast), per_call(slow),
+                                   per_call(blocking)
+local cb = ffi.callback("int", {"int"}, function(x) return x end)
+local t_cb = ns_per_op(function(n)
+  for i = 1, n do cb(i) end
+end, N // 4)
+
+print(("lua: weft.ffi call of an empty C function (%d calls)"):format(N))
+print(("  Lua C function noop(nil)      %7.1f ns/call  (baseline)"):format(base))
+print(("  weft.ffi, fast path           %7.1f ns/call  %5.2fx"):format(t_fast, t_fast / base))
+print(("  weft.ffi, libffi path         %7.1f ns/call  %5.2fx"):format(t_slow, t_slow / base))
+print(("  weft.ffi, blocking = true     %7.1f ns/call  %5.2fx"):format(t_blocking, t_blocking / base))
+print(("  callback round trip (C->Lua)  %7.1f ns/call  %5.2fx"):format(t_cb, t_cb / base))
