@@ -879,6 +879,12 @@ static void *check_pointer_value(lua_State *L, int idx, const where *w,
       return (void *)(intptr_t)v;
     break;
   }
+  case LUA_TFUNCTION: {
+    void *p = function_address(L, idx);
+    if (p != NULL)
+      return p;
+    break;
+  }
   case LUA_TUSERDATA: {
     cdata *c = to_cdata(L, idx);
     if (c != NULL)
@@ -1531,7 +1537,8 @@ typedef struct frame {
 } frame;
 /* initial-exec: a plain %fs load, not a __tls_get_addr call per ffi call
  * (a few bytes of the static TLS surplus glibc keeps for modules). */
-static _Thread_local frame *tls_frame __attribute__((tls_model("initial-exec")));
+static _Thread_local frame *tls_frame
+    __attribute__((tls_model("initial-exec")));
 
 static void *main_of(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
@@ -1691,7 +1698,8 @@ static int func_call(lua_State *L);
 /* A variadic function's shape for the extra arguments first..top: cached
  * in its types table by a code per argument (i int, q int64, d double,
  * z string, P pointer). */
-static func *variadic_shape(lua_State *L, func *f, int first, int top) {
+static func *variadic_shape(lua_State *L, func *f, int fidx, int first,
+                            int top) {
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   for (int i = first; i <= top; i++) {
@@ -1737,7 +1745,7 @@ static func *variadic_shape(lua_State *L, func *f, int first, int top) {
   }
   luaL_pushresult(&b);
   int key = lua_gettop(L);
-  lua_getiuservalue(L, 1, 1);
+  lua_getiuservalue(L, fidx, 1);
   int tt = lua_gettop(L);
   lua_pushvalue(L, key);
   if (lua_rawget(L, tt) == LUA_TUSERDATA) {
@@ -1783,7 +1791,7 @@ static func *variadic_shape(lua_State *L, func *f, int first, int top) {
       f->abi, (f->flags & ~(WEFT_FFI_CALL_FAST)) | WEFT_FFI_CALL_VARIADIC, &h);
   if (st < 0)
     weftlua_raise(L, st);
-  lua_getiuservalue(L, 1, 2);
+  lua_getiuservalue(L, fidx, 2);
   func *g = push_func(L, h, newtt, lua_isnil(L, -1) ? 0 : lua_gettop(L));
   g->name = f->name;
   g->variadic = 0;
@@ -1899,14 +1907,14 @@ static int do_call(lua_State *L, func *f, int fidx, int base) {
   return f->ret.sort == S_VOID ? 0 : 1;
 }
 
-static int func_call(lua_State *L) {
-  func *f = lua_touserdata(L, 1);
-  int n = lua_gettop(L) - 1;
+/* Call f (at fidx) with the arguments from base to the top. */
+static int call_with(lua_State *L, func *f, int fidx, int base) {
+  int n = lua_gettop(L) - base + 1;
   if ((size_t)n != f->nargs) {
     if (f->variadic && (size_t)n > f->nfixed) {
-      func *g = variadic_shape(L, f, 2 + (int)f->nfixed, n + 1);
+      func *g = variadic_shape(L, f, fidx, base + (int)f->nfixed, n + base - 1);
       int gi = lua_gettop(L);
-      return do_call(L, g, gi, 2);
+      return do_call(L, g, gi, base);
     }
     return weftlua_raisef(L, WEFT_EVALUE,
                           "%s: %s%d argument%s expected, "
@@ -1914,11 +1922,37 @@ static int func_call(lua_State *L) {
                           f->name, f->variadic ? "at least " : "",
                           (int)f->nargs, f->nargs == 1 ? "" : "s", n);
   }
-  return do_call(L, f, 1, 2);
+  return do_call(L, f, fidx, base);
+}
+
+/* __call of the function userdata (a callback's own function). */
+static int func_call(lua_State *L) {
+  return call_with(L, lua_touserdata(L, 1), 1, 2);
+}
+
+/* What Lua gets: a C closure over the function userdata, so a call is a
+ * plain C function call (no __call). */
+static int func_closure_call(lua_State *L) {
+  return call_with(L, lua_touserdata(L, lua_upvalueindex(1)),
+                   lua_upvalueindex(1), 1);
+}
+
+static void push_closure(lua_State *L) {
+  lua_pushcclosure(L, func_closure_call, 1);
+}
+
+static func *to_func(lua_State *L, int idx) {
+  func *f = luaL_testudata(L, idx, FUNC_MT);
+  if (f == NULL && lua_tocfunction(L, idx) == func_closure_call) {
+    lua_getupvalue(L, idx, 1);
+    f = lua_touserdata(L, -1);
+    lua_pop(L, 1); /* the closure keeps it */
+  }
+  return f;
 }
 
 static void *function_address(lua_State *L, int idx) {
-  func *f = luaL_testudata(L, idx, FUNC_MT);
+  func *f = to_func(L, idx);
   return f != NULL ? f->addr : NULL;
 }
 
@@ -2003,6 +2037,7 @@ static int lib_func(lua_State *L) {
     if (st < 0)
       return weftlua_raise(L, st);
     push_func_typed(L, addr, 3, 4, l->flags | call_flags(L, 5), 1, s);
+    push_closure(L);
     return 1;
   }
   int flags = l->flags | call_flags(L, 3);
@@ -2012,6 +2047,7 @@ static int lib_func(lua_State *L) {
   if (st < 0)
     return weftlua_raise(L, st);
   push_func(L, h, 0, 1)->blocking = (flags & FLAG_BLOCKING) != 0;
+  push_closure(L);
   return 1;
 }
 
@@ -2023,6 +2059,7 @@ static int ffi_func(lua_State *L) {
     return weftlua_raisef(L, WEFT_EVALUE, "ffi.func: a NULL address");
   if (!is_signature(L, 2)) {
     push_func_typed(L, addr, 2, 3, call_flags(L, 4), 0, "ffi function");
+    push_closure(L);
     return 1;
   }
   const char *sig = luaL_checkstring(L, 2);
@@ -2033,6 +2070,7 @@ static int ffi_func(lua_State *L) {
   if (st < 0)
     return weftlua_raise(L, st);
   push_func(L, h, 0, 0)->blocking = (flags & FLAG_BLOCKING) != 0;
+  push_closure(L);
   return 1;
 }
 
@@ -2083,16 +2121,32 @@ static int cb_protected(lua_State *L) {
   int tt = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->fn_ref);
   for (size_t i = 0; i < r->nargs; i++) {
-    lua_rawgeti(L, tt, (lua_Integer)i + 1);
-    int t = lua_gettop(L);
-    push_value(L, t, job->args[i], 0, 0, 0);
-    lua_remove(L, t);
+    int sort = r->args[i].sort;
+    void *p = job->args[i];
+    if (sort >= S_BOOL && sort <= S_U64 && sort != S_BOOL) {
+      lua_pushinteger(L, (lua_Integer)load_int(sort, p, 0));
+    } else if (sort >= S_F32 && sort <= S_F80) {
+      lua_pushnumber(L, load_double(sort, p, 0));
+    } else {
+      lua_rawgeti(L, tt, (lua_Integer)i + 1);
+      int t = lua_gettop(L);
+      push_value(L, t, p, 0, 0, 0);
+      lua_remove(L, t);
+    }
   }
   lua_call(L, (int)r->nargs, 1);
-  if (r->ret.sort != S_VOID) {
+  int sort = r->ret.sort;
+  if (sort == S_VOID)
+    return 0;
+  where w = {"ffi callback result", 0};
+  int v = lua_gettop(L);
+  if (sort > S_BOOL && sort <= S_U64) {
+    store_int(sort, job->ret, check_int_value(L, v, &w), 0);
+  } else if (sort >= S_F32 && sort <= S_F80) {
+    store_double(sort, job->ret, check_double_value(L, v, &w), 0);
+  } else {
     lua_rawgeti(L, tt, 0);
-    where w = {"ffi callback result", 0};
-    store_value(L, lua_gettop(L), job->ret, lua_gettop(L) - 1, 0, 0, &w);
+    store_value(L, lua_gettop(L), job->ret, v, 0, 0, &w);
   }
   return 0;
 }
