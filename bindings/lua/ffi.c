@@ -96,6 +96,7 @@ struct field {
   size_t offset, unit;
   int bit_offset, bits;
   int fsort;
+  int anon; /* unnamed: a bitfield, or an anonymous struct or union */
 };
 
 typedef struct cdata {
@@ -286,6 +287,7 @@ static void ctype_fill(lua_State *L, ctype *t) {
         lua_pushinteger(L, (lua_Integer)i);
         lua_rawset(L, tab);
       } else {
+        f->anon = 1;
         lua_pop(L, 1);
       }
     }
@@ -904,6 +906,8 @@ static void *check_pointer_value(lua_State *L, int idx, const where *w,
 
 static void init_from(lua_State *L, int type_idx, void *p, int v, int root,
                       int swap, const where *w);
+static lua_Integer anon_member(lua_State *L, int type_idx, int key_idx,
+                               int depth);
 
 /* Store the Lua value at v as C type t (ctype at type_idx) at p.  root:
  * the cdata owning the memory (strings are kept alive with it), or 0 for
@@ -1187,11 +1191,20 @@ static void init_from(lua_State *L, int type_idx, void *p, int v, int root,
   lua_pushnil(L);
   while (lua_next(L, v) != 0) {
     if (lua_type(L, -2) == LUA_TSTRING) {
-      lua_Integer i = field_index(L, type_idx, lua_gettop(L) - 1);
-      if (i < 0)
+      int k = lua_gettop(L) - 1;
+      lua_Integer i = field_index(L, type_idx, k);
+      if (i >= 0) {
+        set_field(L, type_idx, p, i, k + 1, root, w);
+      } else if ((i = anon_member(L, type_idx, k, 0)) >= 0) {
+        get_field(L, type_idx, p, i, root); /* a view of the member */
+        lua_pushvalue(L, k);
+        lua_pushvalue(L, k + 1);
+        lua_settable(L, -3);
+        lua_pop(L, 1);
+      } else {
         weftlua_raisef(L, WEFT_EVALUE, "%s: no field '%s'", w->fn,
-                       lua_tostring(L, -2));
-      set_field(L, type_idx, p, i, lua_gettop(L), root, w);
+                       lua_tostring(L, k));
+      }
     } else if (!lua_isinteger(L, -2)) {
       weftlua_raisef(L, WEFT_EVALUE, "%s: a %s key in an initializer", w->fn,
                      luaL_typename(L, -2));
@@ -1264,6 +1277,30 @@ static void *struct_of(lua_State *L, cdata *c) {
   return NULL;
 }
 
+/* The anonymous struct or union member of the struct at type_idx that
+ * has field `key` (at key_idx), itself or in an anonymous member of its
+ * own (C11), or -1. */
+static lua_Integer anon_member(lua_State *L, int type_idx, int key_idx,
+                               int depth) {
+  ctype *t = lua_touserdata(L, type_idx);
+  if (depth > 32)
+    return -1;
+  for (size_t i = 0; i < t->nfields; i++) {
+    if (!t->fields[i].anon || t->fields[i].bits >= 0)
+      continue;
+    push_field_type(L, type_idx, (lua_Integer)i);
+    int ft = lua_gettop(L);
+    ctype *m = lua_touserdata(L, ft);
+    int found =
+        m->sort == S_AGG && (field_index(L, ft, key_idx) >= 0 ||
+                             anon_member(L, ft, key_idx, depth + 1) >= 0);
+    lua_pop(L, 1);
+    if (found)
+      return (lua_Integer)i;
+  }
+  return -1;
+}
+
 static int cdata_index(lua_State *L) {
   cdata *c = check_cdata(L, 1);
   if (lua_type(L, 2) == LUA_TSTRING) {
@@ -1275,11 +1312,16 @@ static int cdata_index(lua_State *L) {
                             lua_tostring(L, 2));
     int st = lua_gettop(L);
     lua_Integer i = field_index(L, st, 2);
-    if (i < 0)
+    int anon = i < 0;
+    if (anon && (i = anon_member(L, st, 2, 0)) < 0)
       return weftlua_raisef(L, WEFT_EVALUE, "ffi: no field '%s'",
                             lua_tostring(L, 2));
     int root = push_anchor(L, 1) ? lua_gettop(L) : 0;
     get_field(L, st, p, i, root);
+    if (anon) {
+      lua_pushvalue(L, 2);
+      lua_gettable(L, -2); /* the field of the anonymous member */
+    }
     return 1;
   }
   void *p = element_at(L, c, 2);
@@ -1302,9 +1344,17 @@ static int cdata_newindex(lua_State *L) {
                             lua_tostring(L, 2));
     int st = lua_gettop(L);
     lua_Integer i = field_index(L, st, 2);
-    if (i < 0)
-      return weftlua_raisef(L, WEFT_EVALUE, "ffi: no field '%s'",
-                            lua_tostring(L, 2));
+    if (i < 0) {
+      if ((i = anon_member(L, st, 2, 0)) < 0)
+        return weftlua_raisef(L, WEFT_EVALUE, "ffi: no field '%s'",
+                              lua_tostring(L, 2));
+      int r = push_anchor(L, 1) ? lua_gettop(L) : 0;
+      get_field(L, st, p, i, r);
+      lua_pushvalue(L, 2);
+      lua_pushvalue(L, 3);
+      lua_settable(L, -3);
+      return 0;
+    }
     if (root == 0 && push_anchor(L, 1))
       root = lua_gettop(L);
     set_field(L, st, p, i, 3, root, &w);

@@ -357,6 +357,19 @@ describe("a struct", function()
     assert.are.equal(0x3f800000, u.i)
   end)
 
+  it("reaches the fields of anonymous members", function()
+    -- struct { int tag; union { int i; float f; }; double z; }
+    local S = ffi.struct{{"tag", "int"},
+                         {"", ffi.union{{"i", "int"}, {"f", "float"}}},
+                         {"z", "double"}}
+    assert.are.equal(16, ffi.sizeof(S))
+    local s = S{tag = 1, f = 1.0, z = 2}
+    assert.are.equal(0x3f800000, s.i)
+    s.i = 0x40000000
+    assert.are.equal(2.0, s.f)
+    assert.are.same({1, 2.0}, {s.tag, s.z})
+  end)
+
   it("refuses bad fields and unknown names", function()
     helper.weft_error("WEFT_EVALUE", ffi.struct, {{"a", "int", 33}})
     helper.weft_error("WEFT_EVALUE", ffi.struct, {{"a", "double", 3}})
