@@ -2573,12 +2573,37 @@ static void *arg_address(lua_State *L, int idx, const char *fn) {
   return check_pointer_value(L, idx, &w, NULL);
 }
 
-/* ffi.string(ptr [, len]) */
+/* How many bytes the value at idx is known to hold: an object's size, a
+ * string's length (with its NUL), SIZE_MAX for pointers, whose memory is
+ * the caller's business as in C. */
+static size_t known_size(lua_State *L, int idx) {
+  cdata *c = to_cdata(L, idx);
+  if (c != NULL && !c->is_value)
+    return c->t->size;
+  if (lua_type(L, idx) == LUA_TSTRING)
+    return lua_rawlen(L, idx) + 1;
+  return SIZE_MAX;
+}
+
+static void check_room(lua_State *L, int idx, size_t n, const char *fn) {
+  size_t room = known_size(L, idx);
+  if (n > room)
+    weftlua_raisef(L, WEFT_ERANGE,
+                   "%s: %I bytes at an object of %I (argument %d)", fn,
+                   (lua_Integer)n, (lua_Integer)room, idx);
+}
+
+/* ffi.string(ptr [, len]): len bytes, or up to the first NUL (within the
+ * object, for cdata memory). */
 static int ffi_string(lua_State *L) {
   void *p = arg_address(L, 1, "ffi.string");
   int64_t len = -1;
-  if (!lua_isnoneornil(L, 2))
+  if (!lua_isnoneornil(L, 2)) {
     len = (int64_t)weftlua_checksize(L, 2, "ffi.string");
+    check_room(L, 1, (size_t)len, "ffi.string");
+  } else if (p != NULL && known_size(L, 1) != SIZE_MAX) {
+    len = (int64_t)strnlen(p, known_size(L, 1));
+  }
   char small[256];
   size_t n = 0;
   weft_status st = weft_ffi_string_at(p, len, small, sizeof small, &n);
@@ -2607,7 +2632,9 @@ static int ffi_copy(lua_State *L) {
   } else {
     src = arg_address(L, 2, "ffi.copy");
     n = weftlua_checksize(L, 3, "ffi.copy");
+    check_room(L, 2, n, "ffi.copy");
   }
+  check_room(L, 1, n, "ffi.copy");
   weft_status st = weft_ffi_memmove(dst, src, n);
   if (st < 0)
     return weftlua_raise(L, st);
@@ -2619,6 +2646,7 @@ static int ffi_fill(lua_State *L) {
   void *dst = arg_address(L, 1, "ffi.fill");
   size_t n = weftlua_checksize(L, 2, "ffi.fill");
   int byte = (int)luaL_optinteger(L, 3, 0);
+  check_room(L, 1, n, "ffi.fill");
   weft_status st = weft_ffi_memset(dst, byte, n);
   if (st < 0)
     return weftlua_raise(L, st);
@@ -2634,24 +2662,12 @@ static int ffi_cast(lua_State *L) {
   switch (t->sort) {
   case S_PTR:
   case S_STR: {
+    /* char* too: a pointer (ffi.string reads it), not a string, so a
+     * cast never reads memory */
     void *p = check_pointer_value(L, 2, &w, NULL);
-    if (t->sort == S_STR) {
-      if (p == NULL)
-        lua_pushnil(L);
-      else
-        lua_pushstring(L, p);
-      return 1;
-    }
     push_ref_cdata(L, ti, p, 1, 0, 0);
-    if (lua_type(L, 2) == LUA_TUSERDATA || lua_type(L, 2) == LUA_TSTRING) {
-      lua_pushvalue(L, 2); /* keep what it points into alive */
-      cdata *src = to_cdata(L, 2);
-      if (src != NULL && lua_getiuservalue(L, 2, 2) != LUA_TNIL)
-        lua_remove(L, -2);
-      else if (src != NULL)
-        lua_pop(L, 1);
+    if (push_anchor(L, 2)) /* keep what it points into alive */
       lua_setiuservalue(L, -2, 2);
-    }
     return 1;
   }
   case S_BOOL:

@@ -450,6 +450,18 @@ describe("memory", function()
     local np = ffi.cast("int*", 0)
     helper.weft_error("WEFT_EVALUE", function() return np[0] end)
     helper.weft_error("WEFT_EVALUE", ffi.sizeof, "no such type")
+    -- what an object holds is known: no copy, fill or read runs past it
+    local small = ffi.new("char[4]")
+    helper.weft_error("WEFT_ERANGE", ffi.copy, small, "too long")
+    helper.weft_error("WEFT_ERANGE", ffi.copy, small, "abcdefgh", 5)
+    helper.weft_error("WEFT_ERANGE", ffi.copy, ffi.new(8), small, 5)
+    helper.weft_error("WEFT_ERANGE", ffi.fill, small, 5)
+    helper.weft_error("WEFT_ERANGE", ffi.string, small, 5)
+    ffi.fill(small, 4, 0x61)
+    assert.are.equal("aaaa", ffi.string(small)) -- no NUL: stops at the end
+    -- a cast reads nothing, not even to char*
+    local bogus = ffi.cast("char*", 1)
+    assert.are.equal(1, ffi.address(bogus))
     helper.weft_error("WEFT_EVALUE", ffi.typeof, 42)
   end)
 end)
