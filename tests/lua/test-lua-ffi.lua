@@ -578,3 +578,50 @@ describe("a callback", function()
     assert.are.equal(21, runs)
   end)
 end)
+
+describe("every function", function()
+  it("survives every pair of unusual arguments with a Lua error or a result", function()
+    -- Integer addresses are skipped for the functions that read or write
+    -- memory at them (a wrong address crashes, as in C).
+    local S = ffi.struct{{"a", "int"}, {"b", "char*"}, {"c", "int", 3}}
+    local vals = {false, 0, 1, -1, 2 ^ 63, 1.5, "", "int", "int*", "char[?]", {},
+                  {1, 2}, {a = 1}, true, S, S(), ffi.new("int[2]"),
+                  ffi.cast("void*", 0), ffi.cast("int*", 0), libc, print,
+                  coroutine.create(print), ffi.typeof("double"), ffi.new("char*"),
+                  math.huge, -math.huge, 0 / 0, "size_t strlen(const char*)",
+                  "...", {"..."}}
+    vals[#vals + 1] = nil
+    local reads = {string = true, copy = true, fill = true, func = true}
+    local calls, raised = 0, 0
+    for name, f in pairs(ffi) do
+      if type(f) == "function" then
+        for i = 1, #vals + 1 do
+          for j = 1, #vals + 1 do
+            local a, b = vals[i], vals[j]
+            local address = math.type(a) or math.type(b)
+            if not (reads[name] and address) then
+              calls = calls + 1
+              if not pcall(f, a, b) then raised = raised + 1 end
+            end
+          end
+        end
+      end
+    end
+    for _, v in ipairs(vals) do
+      for _, c in ipairs{S(), ffi.new("int[2]"), ffi.new("char*"),
+                         ffi.cast("int*", 0), ffi.cast("void*", 0)} do
+        pcall(function() return c[v] end)
+        pcall(function() c[v] = v end)
+        pcall(function() return c + v end)
+        pcall(function() return c - v end)
+        pcall(function() return #c end)
+        pcall(function() return c.a end)
+        pcall(function() c.a = v end)
+        pcall(function() c.b = v end)
+      end
+    end
+    collectgarbage()
+    assert.is_true(calls > 10000)
+    assert.is_true(raised > 0 and raised < calls)
+  end)
+end)
