@@ -121,7 +121,8 @@ static int is_sse(int c) { return c == FC_F32 || c == FC_F64; }
 static void plan_fast(weft__ffn *f) {
   if (!FAST_PATH ||
       (f->flags & (WEFT_FFI_CALL_LIBFFI | WEFT_FFI_CALL_VARIADIC)) ||
-      (f->abi != 0 && f->abi != FFI_DEFAULT_ABI) || f->nargs > FAST_ARGS)
+      (f->abi != 0 && f->abi != FFI_DEFAULT_ABI) || f->nargs > FAST_ARGS ||
+      f->address == NULL)
     return;
   int rc = weft__fclass(f->ret);
   if (rc == FC_NONE && f->ret->kind != WEFT_FFI_KIND_VOID)
@@ -542,6 +543,21 @@ WEFT_API weft_status weft_ffi_library_function(weft_handle lib,
 
 /* ---- calling ---- */
 
+static __attribute__((noinline)) weft_status call_refused(const weft__ffn *f,
+                                                          void **args) {
+  static const char what[] = "ffi_call";
+  if (f->address == NULL)
+    return weft__error(WEFT_ESTATE, 0,
+                       "%s: the function has no address (a signature only)",
+                       what);
+  if (args == NULL)
+    return weft__error(WEFT_EVALUE, 0, "%s: args is NULL", what);
+  for (size_t i = 0; i < f->nargs; i++)
+    if (args[i] == NULL)
+      return weft__error(WEFT_EVALUE, 0, "%s: args[%zu] is NULL", what, i);
+  return 0;
+}
+
 #if FAST_PATH
 #if FAST_INTS == 6
 #define INT_PARAMS int64_t, int64_t, int64_t, int64_t, int64_t, int64_t
@@ -687,21 +703,16 @@ static inline void fast_store(int c, int64_t r, void *ret) {
  * shape: three registers straight from the arguments, no arrays. */
 static inline __attribute__((always_inline)) weft_status
 fast_call_narrow(const weft__ffn *f, void *ret, void **args) {
-  int64_t a0 = 0, a1 = 0, a2 = 0;
-  switch (f->nargs) {
-  case 3:
-    a2 = int_load(f->arg_class[2], args[2]);
-    /* fall through */
-  case 2:
-    a1 = int_load(f->arg_class[1], args[1]);
-    /* fall through */
-  case 1:
-    a0 = int_load(f->arg_class[0], args[0]);
-    /* fall through */
-  default:
-    break;
+  int64_t a[3] = {0, 0, 0};
+  size_t n = f->nargs;
+  if (n > 0 && args == NULL)
+    return call_refused(f, args);
+  for (size_t i = 0; i < n; i++) {
+    if (args[i] == NULL)
+      return call_refused(f, args);
+    a[i] = int_load(f->arg_class[i], args[i]);
   }
-  int64_t r = ((fast_int3_fn)f->address)(a0, a1, a2);
+  int64_t r = ((fast_int3_fn)f->address)(a[0], a[1], a[2]);
   if (ret != NULL && f->ret_class != FC_NONE)
     fast_store(f->ret_class, r, ret);
   return 0;
@@ -807,26 +818,15 @@ static __attribute__((noinline)) weft_status slow_call(const weft__ffn *f,
   return 0;
 }
 
-static __attribute__((noinline)) weft_status call_refused(const weft__ffn *f,
-                                                          void **args) {
-  static const char what[] = "ffi_call";
-  if (f->address == NULL)
-    return weft__error(WEFT_ESTATE, 0,
-                       "%s: the function has no address (a signature only)",
-                       what);
-  if (args == NULL)
-    return weft__error(WEFT_EVALUE, 0, "%s: args is NULL", what);
-  for (size_t i = 0; i < f->nargs; i++)
-    if (args[i] == NULL)
-      return weft__error(WEFT_EVALUE, 0, "%s: args[%zu] is NULL", what, i);
-  return 0;
-}
-
 WEFT_API weft_status weft_ffi_call(weft_handle fn, void *ret, void **args) {
   int pinned = 0;
   const weft__ffn *f = call_pin(fn, &pinned);
   if (f == NULL)
     return WEFT__PIN_FAILED;
+#if FAST_PATH
+  if (f->narrow && !pinned)
+    return fast_call_narrow(f, ret, args); /* checks its arguments */
+#endif
   int ok = f->address != NULL && (f->nargs == 0 || args != NULL);
   for (size_t i = 0; ok && i < f->nargs; i++)
     ok = args[i] != NULL;
@@ -839,8 +839,6 @@ WEFT_API weft_status weft_ffi_call(weft_handle fn, void *ret, void **args) {
   if (!ok)
     return call_refused(f, args);
 #if FAST_PATH
-  if (f->narrow)
-    return fast_call_narrow(f, ret, args);
   if (f->flags & WEFT_FFI_CALL_FAST)
     return fast_call(f, ret, args); /* a tail call: no frame here */
 #endif

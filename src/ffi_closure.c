@@ -10,7 +10,11 @@
  * are never freed, so such a call always lands in the trampoline, which
  * sees `closed`, says so on stderr and aborts. */
 #define _GNU_SOURCE
+#ifdef HAVE_CONFIG_H
+#include "config.h" /* WEFT_DEBUG */
+#endif
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +32,9 @@ typedef struct fclosure {
   weft__ffn *sig; /* referenced: its cif is the closure's */
   weft_ffi_handler_fn handler;
   void *arg;
-  ffi_closure *closure; /* writable view */
-  void *code;           /* executable address */
+  ffi_closure *closure;  /* writable view */
+  void *code;            /* executable address */
+  struct fclosure *next; /* in the debug quarantine */
 } fclosure;
 
 static int debug_mode(void) {
@@ -41,9 +46,19 @@ static int debug_mode(void) {
 #endif
 }
 
+/* Closed closures in debug mode, kept (and reachable, for leak checkers)
+ * so that a late call lands in a trampoline that can tell. */
+static fclosure *quarantine;
+static pthread_mutex_t quarantine_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void fclosure_free(fclosure *c) {
-  if (c->debug)
-    return; /* quarantined forever: late calls must land here */
+  if (c->debug) {
+    pthread_mutex_lock(&quarantine_mu);
+    c->next = quarantine;
+    quarantine = c;
+    pthread_mutex_unlock(&quarantine_mu);
+    return;
+  }
   ffi_closure_free(c->closure);
   weft__ffn_unref(c->sig);
   free(c);

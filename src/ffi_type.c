@@ -935,11 +935,88 @@ static ffi_type *float_base(const weft__ftype *t) {
   return base;
 }
 
+/* What the bytes [lo, hi) of t (placed at `at`) hold, for the x86-64
+ * class of an eightbyte: 1 if only float or double (and at least one),
+ * 0 if anything else overlaps (an integer, a pointer, a bitfield, a long
+ * double), -1 if nothing does (padding). */
+static int float_bytes(const weft__ftype *t, uint64_t at, uint64_t lo,
+                       uint64_t hi) {
+  if (at >= hi || at + t->size <= lo || t->size == 0)
+    return -1;
+  if (t->kind == WEFT_FFI_KIND_FLOAT)
+    return t->size <= sizeof(double) ? 1 : 0;
+  if (t->kind == WEFT_FFI_KIND_ARRAY) {
+    int any = -1;
+    size_t n = t->elem->size;
+    for (size_t i = 0; n > 0 && i < t->length && at + i * n < hi; i++) {
+      int r = float_bytes(t->elem, at + i * n, lo, hi);
+      if (r == 0)
+        return 0;
+      if (r == 1)
+        any = 1;
+    }
+    return any;
+  }
+  if (!is_record(t))
+    return 0;
+  int any = -1;
+  for (size_t i = 0; i < t->nfields; i++) {
+    const weft__ffield *f = &t->fields[i];
+    if (f->bits == 0)
+      continue;
+    int r =
+        f->bits > 0
+            ? (at + f->offset < hi && at + f->offset + f->unit > lo ? 0 : -1)
+            : float_bytes(f->type, at + f->offset, lo, hi);
+    if (r == 0)
+      return 0;
+    if (r == 1)
+      any = 1;
+  }
+  return any;
+}
+
+/* A union of at most 16 bytes for the x86-64 psABI: each eightbyte is
+ * SSE when only float and double members overlap it (union { float f;
+ * double d; } travels in a vector register), else INTEGER.  Described as
+ * a double, a float or an integer per eightbyte.  0 if it does not apply
+ * (the generic description is then right), 1 if done, -1 on ENOMEM. */
+static int union_eightbytes(weft__ftype *s, elem_list *l) {
+#if defined(__x86_64__)
+  if (s->size > 16 || s->size % 4 != 0)
+    return 0;
+  int fl[2] = {0, 0}, any = 0;
+  for (uint64_t k = 0; k * 8 < s->size; k++) {
+    fl[k] = float_bytes(s, 0, k * 8, min_u(k * 8 + 8, s->size)) == 1;
+    any |= fl[k];
+  }
+  if (!any)
+    return 0;
+  for (uint64_t k = 0; k * 8 < s->size; k++) {
+    uint64_t n = min_u(8, s->size - k * 8);
+    ffi_type *e = fl[k] ? (n == 8 ? &ffi_type_double : &ffi_type_float)
+                        : int_ffi((size_t)n, 0);
+    if (elem_at(l, e, k * 8) < 0)
+      return -1;
+  }
+  return 1;
+#else
+  (void)s;
+  (void)l;
+  return 0;
+#endif
+}
+
 static int struct_elements(weft__ftype *s, elem_list *l) {
   if (s->kind == WEFT_FFI_KIND_UNION) {
     if (s->size == 0)
       return 0;
-    if (float_base(s) != NULL) {
+    int done = union_eightbytes(s, l);
+    if (done < 0)
+      return -1;
+    if (done) {
+      /* the eightbytes cover the size */
+    } else if (float_base(s) != NULL) {
       const weft__ftype *big = NULL;
       for (size_t i = 0; i < s->nfields; i++)
         if (big == NULL || s->fields[i].type->size > big->size)
@@ -1035,7 +1112,12 @@ WEFT_API weft_status weft_ffi_struct_finish(weft_handle st) {
   else
     rc = layout(s, what);
   elem_list l = {0};
-  if (rc == 0 && (elem_push(&l, NULL) < 0 || struct_elements(s, &l) < 0)) {
+  /* Allocate the list first, so an empty one is still a valid (NULL-
+   * terminated) list, then fill it from the start. */
+  if (rc == 0 && elem_push(&l, NULL) < 0)
+    rc = weft__errno(ENOMEM, what);
+  l.n = 0;
+  if (rc == 0 && struct_elements(s, &l) < 0) {
     free(l.v);
     rc = weft__errno(ENOMEM, what);
   }

@@ -78,7 +78,8 @@ typedef struct weft__slab {
 } weft__slab;
 
 #define WEFT__SLAB_INIT(type, init)                                          \
-  { sizeof(type), (init), {0}, PTHREAD_MUTEX_INITIALIZER, 0, NULL, 0, 0 }
+  {.elem_size = sizeof(type), .init_elem = (init),                        \
+   .mu = PTHREAD_MUTEX_INITIALIZER}
 
 /* The element at index, or NULL if its chunk was never allocated.
  * Lock-free; the memory stays valid for the life of the process.  Pass
