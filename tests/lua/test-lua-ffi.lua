@@ -551,13 +551,50 @@ describe("a callback", function()
     assert.are.equal(weft.main_thread(), seen[1])
   end)
 
+  it("serves several threads at once while this state sleeps in C", function()
+    -- usleep with blocking = true: the calls borrow the state one at a
+    -- time while it sleeps; dispatch runs those queued between sleeps.
+    local usleep = libc:func("usleep", "int", {"unsigned int"}, {blocking = true})
+    local count = 0
+    local cb = ffi.callback("int", {"int"}, function(x)
+      count = count + 1
+      return x + 1
+    end)
+    local threads = {}
+    for i = 1, 4 do
+      threads[i] = weft.Thread(function(address, n)
+        local ffi = require "weft.ffi"
+        local f = ffi.func(address, "int", {"int"})
+        local wrong = 0
+        for k = 1, n do
+          if f(k) ~= k + 1 then wrong = wrong + 1 end
+        end
+        require("weft").core.thread_exit(wrong)
+      end, ffi.address(cb), 250)
+      threads[i]:start()
+    end
+    local rounds = 0
+    assert.is_true(helper.eventually(function()
+      rounds = rounds + 1
+      if rounds % 3 == 0 then weft.dispatch(0) else usleep(200) end
+      return count == 1000
+    end))
+    for _, t in ipairs(threads) do
+      assert.is_true(t:join(60))
+      assert.are.equal(0, t.result)
+    end
+  end)
+
   it("runs in this state when a foreign pthread calls it", function()
-    local pthread_create = libc:func("pthread_create", "int",
-                                     {"void*", "void*", "void*", "void*"})
+    -- From the process's namespace, as a C program links them (a
+    -- sanitizer's interposed pthread_create included).
+    local pthread_create = ffi.C:func("pthread_create", "int",
+                                      {"void*", "void*", "void*", "void*"})
     -- blocking: the callbacks may borrow this state while the join waits
-    local join = libc:func("pthread_join", "int", {"unsigned long", "void*"},
-                           {blocking = true})
-    local plain_join = libc:func("pthread_join", "int", {"unsigned long", "void*"})
+    local join = ffi.C:func("pthread_join", "int", {"unsigned long", "void*"},
+                            {blocking = true})
+    local plain_join = ffi.C:func("pthread_join", "int",
+                                  {"unsigned long", "void*"})
     local runs = 0
     local start = ffi.callback("void*", {"void*"}, function(arg)
       runs = runs + 1
