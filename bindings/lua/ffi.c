@@ -1729,6 +1729,12 @@ static void *arg_in(lua_State *L, int idx, conv *c, slot *s, const where *w) {
       return d->p;
     if (d != NULL && d->is_value && d->t->kind == WEFT_FFI_KIND_POINTER) {
       /* a pointer to such a struct: pass what it points to */
+      lua_getiuservalue(L, idx, 1);
+      lua_getiuservalue(L, -1, 1);
+      ctype *e = lua_touserdata(L, -1);
+      lua_pop(L, 2);
+      if (e == NULL || e->size != c->size || e->kind != c->t->kind)
+        bad_value(L, w, idx, "struct (or a pointer to one)");
       if (d->p == NULL)
         weftlua_raisef(L, WEFT_EVALUE,
                        "%s: argument %d: a NULL pointer "
@@ -1808,7 +1814,6 @@ static func *variadic_shape(lua_State *L, func *f, int fidx, int first,
   size_t nextra = (size_t)(top - first + 1);
   size_t n = f->nfixed + nextra;
   weft_handle *types = lua_newuserdatauv(L, (n + 1) * sizeof *types, 0);
-  int types_ud = lua_gettop(L);
   lua_createtable(L, (int)n, 0);
   int newtt = lua_gettop(L);
   for (size_t i = 0; i <= f->nfixed; i++) {
@@ -1851,7 +1856,6 @@ static func *variadic_shape(lua_State *L, func *f, int fidx, int first,
   lua_rawset(L, tt);
   lua_replace(L, key);
   lua_settop(L, key);
-  (void)types_ud;
   return g;
 }
 

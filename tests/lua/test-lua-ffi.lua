@@ -32,6 +32,7 @@ describe("a library", function()
 
   it("of the process is ffi.C", function()
     assert.are.equal(ffi.C, ffi.C)
+    assert.matches("process", tostring(ffi.load()))
     local strlen = ffi.C:func("strlen", "size_t", {"const char*"})
     assert.are.equal(3, strlen("abc"))
   end)
@@ -147,6 +148,9 @@ describe("a function", function()
     ffi.copy(a, "\127\0\0\1", 4)
     assert.are.equal("127.0.0.1", inet_ntoa(a))
     assert.are.equal("10.0.0.2", inet_ntoa({s_addr = 0x0200000a}))
+    assert.are.equal("127.0.0.1", inet_ntoa(ffi.addressof(a))) -- through a pointer
+    helper.weft_error("WEFT_EVALUE", inet_ntoa, ffi.cast("double*", 8))
+    helper.weft_error("WEFT_EVALUE", inet_ntoa, ffi.cast(ffi.pointer(in_addr), 0))
   end)
 
   it("writes through out-pointers", function()
@@ -322,6 +326,8 @@ describe("a struct", function()
     assert.are.equal(24, ffi.offsetof(Shape, "v"))
     assert.are.equal(40, ffi.offsetof(Shape, "next"))
     assert.are.equal(56, ffi.sizeof(Shape))
+    assert.are.equal(56, ffi.sizeof(Shape:new()))
+    assert.are.equal(56, ffi.sizeof(ffi.new(Shape)))
     local s = Shape{id = 7, origin = {x = 1, y = 2.5}, v = {10, 20, 30}}
     assert.are.equal(2.5, s.origin.y)
     s.origin.x = 42 -- a view writes into s
