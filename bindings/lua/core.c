@@ -368,6 +368,12 @@ weftlua_owner *weftlua_block_begin(lua_State *L, lua_State **saved) {
     return NULL; /* closing: no callback can borrow the state any more */
   pthread_mutex_lock(&o->mu);
   *saved = o->in_call;
+  /* A state blocked in a call runs Lua only through a borrow: a caller
+   * that finds in_call set is that borrower, blocking in turn (a barrier
+   * action that waits on a barrier).  It lends the state on until
+   * block_end takes it back, so other callbacks can run meanwhile. */
+  if (*saved != NULL)
+    o->borrowed = 0;
   o->in_call = L;
   /* Callers waiting for a queued call may now run it here themselves. */
   pthread_cond_broadcast(&o->cv);
@@ -382,6 +388,8 @@ void weftlua_block_end(weftlua_owner *o, lua_State *saved) {
   while (o->borrowed)
     pthread_cond_wait(&o->cv, &o->mu);
   o->in_call = saved;
+  if (saved != NULL)
+    o->borrowed = 1; /* the borrow block_begin lent on */
   pthread_mutex_unlock(&o->mu);
 }
 

@@ -591,6 +591,31 @@ describe("a callback", function()
     end
   end)
 
+  it("lets a callback's own blocking call serve other callbacks", function()
+    -- A pthread's callback borrows this state while it joins that thread;
+    -- the callback starts a second pthread and joins it (blocking too),
+    -- whose callback must be able to borrow the state in turn.
+    local pthread_create = ffi.C:func("pthread_create", "int",
+                                      {"void*", "void*", "void*", "void*"})
+    local join = ffi.C:func("pthread_join", "int", {"unsigned long", "void*"},
+                            {blocking = true})
+    local order = {}
+    local inner = ffi.callback("void*", {"void*"}, function()
+      order[#order + 1] = "inner"
+    end)
+    local outer = ffi.callback("void*", {"void*"}, function()
+      order[#order + 1] = "outer"
+      local tid = ffi.new("unsigned long")
+      assert(pthread_create(tid, nil, inner, nil) == 0)
+      assert(join(tid[0], nil) == 0)
+      order[#order + 1] = "outer done"
+    end)
+    local tid = ffi.new("unsigned long")
+    assert.are.equal(0, pthread_create(tid, nil, outer, nil))
+    assert.are.equal(0, join(tid[0], nil))
+    assert.are.same({"outer", "inner", "outer done"}, order)
+  end)
+
   it("runs in this state when a foreign pthread calls it", function()
     -- From the process's namespace, as a C program links them (a
     -- sanitizer's interposed pthread_create included).
