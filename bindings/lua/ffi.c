@@ -2778,6 +2778,63 @@ static int ffi_istype(lua_State *L) {
   return 1;
 }
 
+/* ffi.gc(cdata, finalizer|nil) -> cdata: finalizer(cdata) runs when the
+ * cdata is collected (LuaJIT's ffi.gc: ffi.gc(malloc(n), free)).  A guard
+ * userdata in the cdata's uservalue 3 holds the finalizer and the cdata;
+ * when both are garbage Lua keeps what the guard holds alive for its
+ * __gc, so the finalizer gets the cdata itself. */
+#define GUARD_MT "weft.ffi.gc"
+static char guard_key;
+
+static int guard_gc(lua_State *L) {
+  if (lua_getiuservalue(L, 1, 1) != LUA_TFUNCTION &&
+      lua_type(L, -1) != LUA_TUSERDATA && lua_type(L, -1) != LUA_TTABLE)
+    return 0;
+  lua_getiuservalue(L, 1, 2);
+  lua_call(L, 1, 0); /* an error becomes a warning, as for any __gc */
+  return 0;
+}
+
+static int ffi_gc(lua_State *L) {
+  check_cdata(L, 1);
+  if (!lua_isnil(L, 2) && lua_type(L, 2) != LUA_TFUNCTION &&
+      !luaL_getmetafield(L, 2, "__call"))
+    return weftlua_raisef(L, WEFT_EVALUE,
+                          "ffi.gc: a function or nil expected, got %s",
+                          luaL_typename(L, 2));
+  lua_settop(L, 2);
+  if (lua_getiuservalue(L, 1, 3) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, 3);
+  }
+  int keep = lua_gettop(L);
+  if (lua_rawgetp(L, keep, &guard_key) == LUA_TUSERDATA) {
+    /* replace the finalizer (nil: none) */
+    lua_pushvalue(L, 2);
+    lua_setiuservalue(L, -2, 1);
+    lua_settop(L, 1);
+    return 1;
+  }
+  lua_pop(L, 1);
+  if (lua_isnil(L, 2)) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  lua_newuserdatauv(L, 1, 2);
+  luaL_setmetatable(L, GUARD_MT);
+  int g = lua_gettop(L);
+  lua_pushvalue(L, 2);
+  lua_setiuservalue(L, g, 1);
+  lua_pushvalue(L, 1); /* kept for the finalizer, which gets it back */
+  lua_setiuservalue(L, g, 2);
+  lua_settop(L, g);
+  lua_rawsetp(L, keep, &guard_key);
+  lua_settop(L, 1);
+  return 1;
+}
+
 /* ffi.isnull(p) */
 static int ffi_isnull(lua_State *L) {
   if (lua_isnil(L, 1)) {
@@ -2862,23 +2919,36 @@ int weftlua_ffi_open(lua_State *L) {
                                      {"__call", cb_call},
                                      {NULL, NULL}};
   static const luaL_Reg cb_methods[] = {{"free", cb_method_free}, {NULL, NULL}};
-  static const luaL_Reg funcs[] = {
-      {"load", ffi_load},           {"func", ffi_func},
-      {"callback", ffi_callback},   {"struct", ffi_struct},
-      {"union", ffi_union},         {"typeof", ffi_typeof},
-      {"pointer", ffi_pointer},     {"array", ffi_array},
-      {"sizeof", ffi_sizeof},       {"alignof", ffi_alignof},
-      {"offsetof", ffi_offsetof},   {"new", ffi_new},
-      {"string", ffi_string},       {"copy", ffi_copy},
-      {"fill", ffi_fill},           {"cast", ffi_cast},
-      {"addressof", ffi_addressof}, {"address", ffi_address},
-      {"errno", ffi_errno},         {"istype", ffi_istype},
-      {"isnull", ffi_isnull},       {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"load", ffi_load},
+                                   {"func", ffi_func},
+                                   {"callback", ffi_callback},
+                                   {"struct", ffi_struct},
+                                   {"union", ffi_union},
+                                   {"typeof", ffi_typeof},
+                                   {"pointer", ffi_pointer},
+                                   {"array", ffi_array},
+                                   {"sizeof", ffi_sizeof},
+                                   {"alignof", ffi_alignof},
+                                   {"offsetof", ffi_offsetof},
+                                   {"new", ffi_new},
+                                   {"string", ffi_string},
+                                   {"copy", ffi_copy},
+                                   {"fill", ffi_fill},
+                                   {"cast", ffi_cast},
+                                   {"addressof", ffi_addressof},
+                                   {"address", ffi_address},
+                                   {"errno", ffi_errno},
+                                   {"istype", ffi_istype},
+                                   {"isnull", ffi_isnull},
+                                   {"gc", ffi_gc},
+                                   {NULL, NULL}};
   new_mt(L, CTYPE_MT, ctype_meta, NULL);
   new_mt(L, CDATA_MT, cdata_meta, NULL);
   new_mt(L, LIB_MT, lib_meta, lib_methods);
   new_mt(L, FUNC_MT, func_meta, NULL);
   new_mt(L, CB_MT, cb_meta, cb_methods);
+  static const luaL_Reg guard_meta[] = {{"__gc", guard_gc}, {NULL, NULL}};
+  new_mt(L, GUARD_MT, guard_meta, NULL);
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key) != LUA_TTABLE) {
     lua_newtable(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);

@@ -441,6 +441,34 @@ describe("memory", function()
     assert.is_true(ffi.isnull(ffi.cast("void*", 0)))
   end)
 
+  it("from C is released by a finalizer (ffi.gc)", function()
+    local malloc = libc:func("malloc", "void*", {"size_t"})
+    local free = libc:func("free", "void", {"void*"})
+    local freed = 0
+    local function release(p)
+      freed = freed + 1
+      free(p)
+    end
+    for _ = 1, 50 do
+      local p = ffi.gc(malloc(64), release)
+      ffi.fill(p, 64, 1)
+    end
+    local kept = ffi.gc(malloc(8), release)
+    assert.are.equal(kept, ffi.gc(kept, nil)) -- no finalizer any more
+    collectgarbage()
+    collectgarbage()
+    assert.are.equal(50, freed)
+    free(kept)
+    -- the finalizer gets the object itself, still readable
+    local seen
+    local a = ffi.gc(ffi.new("int[2]", {7, 8}), function(x) seen = x[1] end)
+    a = nil
+    collectgarbage()
+    collectgarbage()
+    assert.are.equal(8, seen)
+    helper.weft_error("WEFT_EVALUE", ffi.gc, ffi.new(1), 42)
+  end)
+
   it("refuses NULL and bad uses", function()
     helper.weft_error("WEFT_EVALUE", ffi.string, nil)
     helper.weft_error("WEFT_EVALUE", ffi.fill, nil, 1)
@@ -667,7 +695,7 @@ describe("every function", function()
     local reads = {string = true, copy = true, fill = true, func = true}
     local calls, raised = 0, 0
     for name, f in pairs(ffi) do
-      if type(f) == "function" then
+      if type(f) == "function" and name ~= "gc" then -- (print as a finalizer)
         for i = 1, #vals + 1 do
           for j = 1, #vals + 1 do
             local a, b = vals[i], vals[j]
