@@ -47,8 +47,10 @@
 #define FUNC_MT "weft.ffi.function"
 #define CB_MT "weft.ffi.callback"
 
-/* Registry keys: the cache of ctypes by type string. */
+/* Registry keys: the cache of ctypes by type string, and the names given
+ * by ffi.typedef. */
 static char cache_key;
+static char names_key;
 
 #define MAX_INLINE_ARGS 16
 #define MAX_ALIGN_INLINE 4096
@@ -459,6 +461,14 @@ static ctype *push_parsed_type(lua_State *L, const char *s, size_t n,
   weft_handle h;
   weft_status st;
   int consumed = 0;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key);
+  if (lua_getfield(L, -1, base) == LUA_TUSERDATA) {
+    /* a name of ffi.typedef's */
+    lua_replace(L, slot);
+    lua_pop(L, 1);
+    goto derived;
+  }
+  lua_pop(L, 2);
   if (stars >= 1 &&
       (strcmp(base, "char") == 0 || strcmp(base, "wchar_t") == 0 ||
        strcmp(base, "void") == 0)) {
@@ -476,6 +486,7 @@ static ctype *push_parsed_type(lua_State *L, const char *s, size_t n,
   }
   push_ctype_of(L, h);
   lua_replace(L, slot);
+derived:
   for (int i = consumed; i < stars; i++) {
     push_pointer_to(L, slot);
     lua_replace(L, slot);
@@ -2481,6 +2492,45 @@ static int make_struct(lua_State *L, int is_union) {
 static int ffi_struct(lua_State *L) { return make_struct(L, 0); }
 static int ffi_union(lua_State *L) { return make_struct(L, 1); }
 
+/* ffi.typedef(name, type) -> ctype: `name` names the type in type
+ * strings from now on ("point", "point*", "struct point[4]").  A name is
+ * an identifier the engine does not know, given once. */
+static int ffi_typedef(lua_State *L) {
+  size_t n;
+  const char *name = luaL_checklstring(L, 1, &n);
+  int ok = n > 0 && !(name[0] >= '0' && name[0] <= '9');
+  for (size_t i = 0; ok && i < n; i++)
+    ok = is_word_char(name[i]);
+  if (!ok)
+    return weftlua_raisef(L, WEFT_EVALUE,
+                          "ffi.typedef: '%s' is not an identifier", name);
+  weft_handle h;
+  if (weft_ffi_type_named(name, &h) == 0) {
+    weft_close(h);
+    return weftlua_raisef(L, WEFT_EVALUE, "ffi.typedef: '%s' is a C type",
+                          name);
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  canonical_base(name, n, &b);
+  luaL_pushresult(&b);
+  if (strcmp(lua_tostring(L, -1), name) != 0)
+    return weftlua_raisef(L, WEFT_EVALUE, "ffi.typedef: '%s' is a C keyword",
+                          name);
+  lua_pop(L, 1);
+  push_type(L, 2, -1);
+  int ti = lua_gettop(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key);
+  if (lua_getfield(L, -1, name) != LUA_TNIL)
+    return weftlua_raisef(L, WEFT_EVALUE,
+                          "ffi.typedef: '%s' is defined already", name);
+  lua_pop(L, 1);
+  lua_pushvalue(L, ti);
+  lua_setfield(L, -2, name);
+  lua_settop(L, ti);
+  return 1;
+}
+
 /* ffi.typeof(type) -> ctype */
 static int ffi_typeof(lua_State *L) {
   push_type(L, 1, -1);
@@ -2919,29 +2969,19 @@ int weftlua_ffi_open(lua_State *L) {
                                      {"__call", cb_call},
                                      {NULL, NULL}};
   static const luaL_Reg cb_methods[] = {{"free", cb_method_free}, {NULL, NULL}};
-  static const luaL_Reg funcs[] = {{"load", ffi_load},
-                                   {"func", ffi_func},
-                                   {"callback", ffi_callback},
-                                   {"struct", ffi_struct},
-                                   {"union", ffi_union},
-                                   {"typeof", ffi_typeof},
-                                   {"pointer", ffi_pointer},
-                                   {"array", ffi_array},
-                                   {"sizeof", ffi_sizeof},
-                                   {"alignof", ffi_alignof},
-                                   {"offsetof", ffi_offsetof},
-                                   {"new", ffi_new},
-                                   {"string", ffi_string},
-                                   {"copy", ffi_copy},
-                                   {"fill", ffi_fill},
-                                   {"cast", ffi_cast},
-                                   {"addressof", ffi_addressof},
-                                   {"address", ffi_address},
-                                   {"errno", ffi_errno},
-                                   {"istype", ffi_istype},
-                                   {"isnull", ffi_isnull},
-                                   {"gc", ffi_gc},
-                                   {NULL, NULL}};
+  static const luaL_Reg funcs[] = {
+      {"load", ffi_load},           {"func", ffi_func},
+      {"callback", ffi_callback},   {"struct", ffi_struct},
+      {"union", ffi_union},         {"typeof", ffi_typeof},
+      {"pointer", ffi_pointer},     {"array", ffi_array},
+      {"sizeof", ffi_sizeof},       {"alignof", ffi_alignof},
+      {"offsetof", ffi_offsetof},   {"new", ffi_new},
+      {"string", ffi_string},       {"copy", ffi_copy},
+      {"fill", ffi_fill},           {"cast", ffi_cast},
+      {"addressof", ffi_addressof}, {"address", ffi_address},
+      {"errno", ffi_errno},         {"istype", ffi_istype},
+      {"isnull", ffi_isnull},       {"gc", ffi_gc},
+      {"typedef", ffi_typedef},     {NULL, NULL}};
   new_mt(L, CTYPE_MT, ctype_meta, NULL);
   new_mt(L, CDATA_MT, cdata_meta, NULL);
   new_mt(L, LIB_MT, lib_meta, lib_methods);
@@ -2952,6 +2992,11 @@ int weftlua_ffi_open(lua_State *L) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key) != LUA_TTABLE) {
     lua_newtable(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
+  }
+  lua_pop(L, 1);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key) != LUA_TTABLE) {
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &names_key);
   }
   lua_pop(L, 1);
   luaL_newlib(L, funcs);

@@ -354,6 +354,23 @@ describe("a struct", function()
     assert.are.equal(42, view.x) -- the view keeps its struct alive
   end)
 
+  it("can be named for type strings (ffi.typedef)", function()
+    local Vec = ffi.typedef("test_vec2", ffi.struct{{"x", "int"}, {"y", "int"}})
+    assert.are.equal(8, ffi.sizeof("test_vec2"))
+    assert.are.equal(8, ffi.sizeof("struct test_vec2 *"))
+    assert.are.equal(24, ffi.sizeof("test_vec2[3]"))
+    local arr = ffi.new("test_vec2[3]", {{1, 2}, {3, 4}, {5, 6}})
+    local p = ffi.cast("test_vec2*", arr)
+    assert.are.same({6, 3}, {p[2].y, (p + 1).x})
+    assert.is_true(ffi.istype(Vec, ffi.new("test_vec2")))
+    local first = libc:func("memchr", "test_vec2*", {"test_vec2*", "int", "size_t"})
+    assert.are.equal(1, first(arr, 1, 24).x)
+    helper.weft_error("WEFT_EVALUE", ffi.typedef, "test_vec2", Vec)
+    helper.weft_error("WEFT_EVALUE", ffi.typedef, "int", Vec)
+    helper.weft_error("WEFT_EVALUE", ffi.typedef, "unsigned", Vec)
+    helper.weft_error("WEFT_EVALUE", ffi.typedef, "two words", Vec)
+  end)
+
   it("can be a union", function()
     local U = ffi.union{{"i", "uint32_t"}, {"b", "uint8_t[4]"}, {"f", "float"}}
     assert.are.equal(4, ffi.sizeof(U))
