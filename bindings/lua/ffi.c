@@ -1527,6 +1527,8 @@ static int ffi_load(lua_State *L) {
     rtld |= (int)v;
   if (opt_flag(L, opts, "lazy", 1) && weft_constant_get("RTLD_LAZY", &v) == 0)
     rtld |= (int)v;
+  if (name != NULL && *name == '\0')
+    return weftlua_raisef(L, WEFT_EVALUE, "ffi.load: an empty name");
   if (name != NULL && strchr(name, '/') == NULL &&
       strstr(name, ".so") == NULL) {
     char buf[256];

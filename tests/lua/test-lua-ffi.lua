@@ -40,6 +40,8 @@ describe("a library", function()
   it("that does not exist is WEFT_EFFI with dlerror's text", function()
     local err = helper.weft_error("WEFT_EFFI", ffi.load, "/nonexistent/libnope.so")
     assert.matches("libnope", err.message)
+    helper.weft_error("WEFT_EFFI", ffi.load, "no_such_library_xyz")
+    helper.weft_error("WEFT_EVALUE", ffi.load, "")
   end)
 
   it("without the symbol is ENOENT", function()
