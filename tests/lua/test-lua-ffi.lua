@@ -373,6 +373,21 @@ describe("a struct", function()
     helper.weft_error("WEFT_EVALUE", ffi.typedef, "two words", Vec)
   end)
 
+  it("lives as long as what uses it", function()
+    -- the struct type of an object, a function's argument types and a
+    -- callback's are kept by them: dropping every other reference is safe
+    local s = ffi.struct{{"a", "int"}, {"b", "int", 4}}{a = 1, b = 5}
+    local div = libc:func("div", ffi.struct{{"quot", "int"}, {"rem", "int"}},
+                          {"int", "int"})
+    local cb = ffi.callback(ffi.struct{{"v", "int"}}, {ffi.pointer("int")},
+                            function(p) return {v = p[0] * 2} end)
+    for _ = 1, 3 do collectgarbage() end
+    assert.are.same({1, 5}, {s.a, s.b})
+    assert.are.equal(1, div(7, 2).rem)
+    local n = ffi.new("int", 21)
+    assert.are.equal(42, cb(n).v)
+  end)
+
   it("can be a union", function()
     local U = ffi.union{{"i", "uint32_t"}, {"b", "uint8_t[4]"}, {"f", "float"}}
     assert.are.equal(4, ffi.sizeof(U))
