@@ -299,7 +299,7 @@ static void ctype_fill(lua_State *L, ctype *t) {
 
 /* Push a new ctype that owns handle h (closed if this raises). */
 static ctype *push_new_ctype(lua_State *L) {
-  ctype *t = lua_newuserdatauv(L, sizeof *t, 2);
+  ctype *t = lua_newuserdatauv(L, sizeof *t, 3); /* 3: ffi.metatype's */
   memset(t, 0, sizeof *t);
   luaL_setmetatable(L, CTYPE_MT);
   return t;
@@ -1288,6 +1288,94 @@ static void *struct_of(lua_State *L, cdata *c) {
   return NULL;
 }
 
+/* ---- ffi.metatype ----------------------------------------------------------
+ * A struct or union type may carry a metatable (ctype uservalue 3) whose
+ * __index and __newindex serve the names that are not fields, and whose
+ * other metamethods serve its objects and pointers to them. */
+
+/* Push the metatype of cdata at idx (its struct's, or its pointed-to
+ * struct's) and return 1, or push nothing and return 0. */
+static int push_metatype(lua_State *L, int idx) {
+  cdata *c = to_cdata(L, idx);
+  if (c == NULL)
+    return 0;
+  lua_getiuservalue(L, idx, 1);
+  if (c->is_value && c->t->kind == WEFT_FFI_KIND_POINTER) {
+    lua_getiuservalue(L, -1, 1);
+    lua_remove(L, -2);
+  }
+  if (lua_getiuservalue(L, -1, 3) == LUA_TTABLE) {
+    lua_remove(L, -2);
+    return 1;
+  }
+  lua_pop(L, 2);
+  return 0;
+}
+
+/* Push metamethod `event` of the first cdata operand's metatype and
+ * return 1; 0 if there is none. */
+static int push_metamethod(lua_State *L, const char *event) {
+  int n = lua_gettop(L);
+  for (int i = 1; i <= 2 && i <= n; i++) {
+    if (push_metatype(L, i)) {
+      if (lua_getfield(L, -1, event) != LUA_TNIL) {
+        lua_remove(L, -2);
+        return 1;
+      }
+      lua_pop(L, 2);
+    }
+  }
+  return 0;
+}
+
+/* Call the metamethod on top with the first nargs arguments; 1 result. */
+static int call_metamethod(lua_State *L, int nargs) {
+  lua_insert(L, 1);
+  lua_settop(L, nargs + 1);
+  lua_call(L, nargs, 1);
+  return 1;
+}
+
+/* __index / __newindex of the metatype for a name that is not a field;
+ * 0 if there is none (pushes nothing then). */
+static int meta_index(lua_State *L) {
+  if (!push_metatype(L, 1))
+    return 0;
+  if (lua_getfield(L, -1, "__index") == LUA_TNIL) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  if (lua_type(L, -1) == LUA_TFUNCTION) {
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 2, 1);
+  } else {
+    lua_pushvalue(L, 2);
+    lua_gettable(L, -2);
+  }
+  return 1;
+}
+
+static int meta_newindex(lua_State *L) {
+  if (!push_metatype(L, 1))
+    return 0;
+  if (lua_getfield(L, -1, "__newindex") == LUA_TNIL) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  if (lua_type(L, -1) == LUA_TFUNCTION) {
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_call(L, 3, 0);
+  } else {
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_settable(L, -3);
+  }
+  return 1;
+}
+
 /* The anonymous struct or union member of the struct at type_idx that
  * has field `key` (at key_idx), itself or in an anonymous member of its
  * own (C11), or -1. */
@@ -1314,8 +1402,15 @@ static lua_Integer anon_member(lua_State *L, int type_idx, int key_idx,
 
 static int cdata_index(lua_State *L) {
   cdata *c = check_cdata(L, 1);
+  if (lua_type(L, 2) != LUA_TSTRING && !c->is_value && c->t->sort == S_AGG) {
+    /* a struct indexed by a number, a table...: its metatype's */
+    if (meta_index(L))
+      return 1;
+  }
   if (lua_type(L, 2) == LUA_TSTRING) {
     void *p = struct_of(L, c);
+    if (p == NULL && meta_index(L))
+      return 1;
     if (p == NULL)
       return weftlua_raisef(L, WEFT_EVALUE,
                             "ffi: '%s' of cdata that is "
@@ -1324,9 +1419,12 @@ static int cdata_index(lua_State *L) {
     int st = lua_gettop(L);
     lua_Integer i = field_index(L, st, 2);
     int anon = i < 0;
-    if (anon && (i = anon_member(L, st, 2, 0)) < 0)
+    if (anon && (i = anon_member(L, st, 2, 0)) < 0) {
+      if (meta_index(L))
+        return 1;
       return weftlua_raisef(L, WEFT_EVALUE, "ffi: no field '%s'",
                             lua_tostring(L, 2));
+    }
     int root = push_anchor(L, 1) ? lua_gettop(L) : 0;
     get_field(L, st, p, i, root);
     if (anon) {
@@ -1356,9 +1454,12 @@ static int cdata_newindex(lua_State *L) {
     int st = lua_gettop(L);
     lua_Integer i = field_index(L, st, 2);
     if (i < 0) {
-      if ((i = anon_member(L, st, 2, 0)) < 0)
+      if ((i = anon_member(L, st, 2, 0)) < 0) {
+        if (meta_newindex(L))
+          return 0;
         return weftlua_raisef(L, WEFT_EVALUE, "ffi: no field '%s'",
                               lua_tostring(L, 2));
+      }
       int r = push_anchor(L, 1) ? lua_gettop(L) : 0;
       get_field(L, st, p, i, r);
       lua_pushvalue(L, 2);
@@ -1379,7 +1480,38 @@ static int cdata_newindex(lua_State *L) {
   return 0;
 }
 
+/* Metamethods that only a metatype gives. */
+#define META_ONLY(event, nargs)                                                \
+  static int cdata_meta_##event(lua_State *L) {                                \
+    if (!push_metamethod(L, "__" #event))                                      \
+      return weftlua_raisef(L, WEFT_EVALUE,                                    \
+                            "ffi: cdata has no __" #event                      \
+                            " (give its struct type one with ffi.metatype)");  \
+    return call_metamethod(L, nargs);                                          \
+  }
+META_ONLY(concat, 2)
+META_ONLY(lt, 2)
+META_ONLY(le, 2)
+META_ONLY(unm, 1)
+META_ONLY(mul, 2)
+META_ONLY(div, 2)
+META_ONLY(mod, 2)
+META_ONLY(pow, 2)
+META_ONLY(idiv, 2)
+
+static int cdata_meta_call(lua_State *L) {
+  if (!push_metamethod(L, "__call"))
+    return weftlua_raisef(L, WEFT_EVALUE,
+                          "ffi: cdata has no __call (give its struct type "
+                          "one with ffi.metatype)");
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
 static int cdata_len(lua_State *L) {
+  if (push_metamethod(L, "__len"))
+    return call_metamethod(L, 1);
   cdata *c = check_cdata(L, 1);
   if (c->is_value || c->t->kind != WEFT_FFI_KIND_ARRAY)
     return weftlua_raisef(L, WEFT_EVALUE,
@@ -1390,6 +1522,8 @@ static int cdata_len(lua_State *L) {
 }
 
 static int cdata_tostring(lua_State *L) {
+  if (push_metamethod(L, "__tostring"))
+    return call_metamethod(L, 1);
   cdata *c = check_cdata(L, 1);
   push_type_name(L, c->t);
   if (c->is_value)
@@ -1400,6 +1534,11 @@ static int cdata_tostring(lua_State *L) {
 }
 
 static int cdata_eq(lua_State *L) {
+  if (push_metamethod(L, "__eq")) {
+    call_metamethod(L, 2);
+    lua_pushboolean(L, lua_toboolean(L, -1));
+    return 1;
+  }
   cdata *a = to_cdata(L, 1), *b = to_cdata(L, 2);
   lua_pushboolean(L, a != NULL && b != NULL && a->p == b->p);
   return 1;
@@ -1407,6 +1546,8 @@ static int cdata_eq(lua_State *L) {
 
 /* p + n, n + p: pointer arithmetic in elements (bytes for void*). */
 static int cdata_add(lua_State *L) {
+  if (push_metamethod(L, "__add"))
+    return call_metamethod(L, 2);
   int pi = to_cdata(L, 1) ? 1 : 2;
   cdata *c = check_cdata(L, pi);
   lua_Integer n = luaL_checkinteger(L, pi == 1 ? 2 : 1);
@@ -1433,6 +1574,8 @@ static int cdata_add(lua_State *L) {
 
 /* p - n, p - q (elements between). */
 static int cdata_sub(lua_State *L) {
+  if (push_metamethod(L, "__sub"))
+    return call_metamethod(L, 2);
   cdata *a = check_cdata(L, 1);
   cdata *b = to_cdata(L, 2);
   if (b != NULL) {
@@ -2533,6 +2676,27 @@ static int ffi_typedef(lua_State *L) {
   return 1;
 }
 
+/* ffi.metatype(struct type, metatable) -> the type: its objects, and
+ * pointers to them, get the metatable's __index and __newindex for names
+ * that are not fields and its other metamethods (LuaJIT's ffi.metatype;
+ * once per type). */
+static int ffi_metatype(lua_State *L) {
+  ctype *t = push_type(L, 1, -1);
+  int ti = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  if (t->sort != S_AGG)
+    return weftlua_raisef(L, WEFT_EVALUE,
+                          "ffi.metatype: a struct or union type expected");
+  if (lua_getiuservalue(L, ti, 3) != LUA_TNIL)
+    return weftlua_raisef(L, WEFT_ESTATE,
+                          "ffi.metatype: the type has a metatable already");
+  lua_pop(L, 1);
+  lua_pushvalue(L, 2);
+  lua_setiuservalue(L, ti, 3);
+  lua_settop(L, ti);
+  return 1;
+}
+
 /* ffi.typeof(type) -> ctype */
 static int ffi_typeof(lua_State *L) {
   push_type(L, 1, -1);
@@ -2949,10 +3113,15 @@ int weftlua_ffi_open(lua_State *L) {
                                         {"__call", ffi_new},
                                         {NULL, NULL}};
   static const luaL_Reg cdata_meta[] = {
-      {"__index", cdata_index}, {"__newindex", cdata_newindex},
-      {"__len", cdata_len},     {"__tostring", cdata_tostring},
-      {"__eq", cdata_eq},       {"__add", cdata_add},
-      {"__sub", cdata_sub},     {NULL, NULL}};
+      {"__index", cdata_index},    {"__newindex", cdata_newindex},
+      {"__len", cdata_len},        {"__tostring", cdata_tostring},
+      {"__eq", cdata_eq},          {"__add", cdata_add},
+      {"__call", cdata_meta_call}, {"__concat", cdata_meta_concat},
+      {"__lt", cdata_meta_lt},     {"__le", cdata_meta_le},
+      {"__unm", cdata_meta_unm},   {"__mul", cdata_meta_mul},
+      {"__div", cdata_meta_div},   {"__mod", cdata_meta_mod},
+      {"__pow", cdata_meta_pow},   {"__idiv", cdata_meta_idiv},
+      {"__sub", cdata_sub},        {NULL, NULL}};
   static const luaL_Reg lib_meta[] = {{"__gc", lib_close},
                                       {"__close", lib_close},
                                       {"__tostring", lib_tostring},
@@ -2971,19 +3140,31 @@ int weftlua_ffi_open(lua_State *L) {
                                      {"__call", cb_call},
                                      {NULL, NULL}};
   static const luaL_Reg cb_methods[] = {{"free", cb_method_free}, {NULL, NULL}};
-  static const luaL_Reg funcs[] = {
-      {"load", ffi_load},           {"func", ffi_func},
-      {"callback", ffi_callback},   {"struct", ffi_struct},
-      {"union", ffi_union},         {"typeof", ffi_typeof},
-      {"pointer", ffi_pointer},     {"array", ffi_array},
-      {"sizeof", ffi_sizeof},       {"alignof", ffi_alignof},
-      {"offsetof", ffi_offsetof},   {"new", ffi_new},
-      {"string", ffi_string},       {"copy", ffi_copy},
-      {"fill", ffi_fill},           {"cast", ffi_cast},
-      {"addressof", ffi_addressof}, {"address", ffi_address},
-      {"errno", ffi_errno},         {"istype", ffi_istype},
-      {"isnull", ffi_isnull},       {"gc", ffi_gc},
-      {"typedef", ffi_typedef},     {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"load", ffi_load},
+                                   {"func", ffi_func},
+                                   {"callback", ffi_callback},
+                                   {"struct", ffi_struct},
+                                   {"union", ffi_union},
+                                   {"typeof", ffi_typeof},
+                                   {"pointer", ffi_pointer},
+                                   {"array", ffi_array},
+                                   {"sizeof", ffi_sizeof},
+                                   {"alignof", ffi_alignof},
+                                   {"offsetof", ffi_offsetof},
+                                   {"new", ffi_new},
+                                   {"string", ffi_string},
+                                   {"copy", ffi_copy},
+                                   {"fill", ffi_fill},
+                                   {"cast", ffi_cast},
+                                   {"addressof", ffi_addressof},
+                                   {"address", ffi_address},
+                                   {"errno", ffi_errno},
+                                   {"istype", ffi_istype},
+                                   {"isnull", ffi_isnull},
+                                   {"gc", ffi_gc},
+                                   {"typedef", ffi_typedef},
+                                   {"metatype", ffi_metatype},
+                                   {NULL, NULL}};
   new_mt(L, CTYPE_MT, ctype_meta, NULL);
   new_mt(L, CDATA_MT, cdata_meta, NULL);
   new_mt(L, LIB_MT, lib_meta, lib_methods);

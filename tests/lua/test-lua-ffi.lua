@@ -388,6 +388,31 @@ describe("a struct", function()
     assert.are.equal(42, cb(n).v)
   end)
 
+  it("takes methods and metamethods (ffi.metatype)", function()
+    local Vec = ffi.metatype(ffi.struct{{"x", "double"}, {"y", "double"}}, {
+      __index = {len = function(v) return math.sqrt(v.x * v.x + v.y * v.y) end},
+      __add = function(a, b) return ffi.typeof(a){a.x + b.x, a.y + b.y} end,
+      __tostring = function(v) return ("(%g, %g)"):format(v.x, v.y) end,
+      __eq = function(a, b) return a.x == b.x and a.y == b.y end,
+      __call = function(v, k) return v.x * k, v.y * k end,
+    })
+    local v = Vec{3, 4}
+    assert.are.equal(5.0, v:len())
+    assert.are.equal("(4, 5)", tostring(v + Vec{1, 1}))
+    assert.is_true(v == Vec{3, 4})
+    assert.are.same({6.0, 8.0}, {v(2)})
+    local p = ffi.addressof(v) -- pointers get them too
+    assert.are.equal(5.0, p:len())
+    assert.is_nil(v.nope)
+    v.x = 6 -- fields still win
+    assert.are.equal(6.0, v.x)
+    helper.weft_error("WEFT_EVALUE", function() return v < v end)
+    helper.weft_error("WEFT_ESTATE", ffi.metatype, Vec, {})
+    helper.weft_error("WEFT_EVALUE", ffi.metatype, "int", {})
+    local Plain = ffi.struct{{"a", "int"}}
+    helper.weft_error("WEFT_EVALUE", function() return Plain() .. "x" end)
+  end)
+
   it("can be a union", function()
     local U = ffi.union{{"i", "uint32_t"}, {"b", "uint8_t[4]"}, {"f", "float"}}
     assert.are.equal(4, ffi.sizeof(U))
