@@ -52,6 +52,35 @@
 static char cache_key;
 static char names_key;
 
+/* Each metatable is also at registry[&key]: a light userdata key costs no
+ * string lookup, which luaL_testudata's name does (Lua interns it with a
+ * strcmp each time), on the paths every field access and call takes. */
+static char ctype_mt, cdata_mt, lib_mt, func_mt, cb_mt, guard_mt;
+
+static void *test_ud(lua_State *L, int idx, const void *key) {
+  void *p = lua_touserdata(L, idx);
+  if (p == NULL || lua_type(L, idx) != LUA_TUSERDATA ||
+      !lua_getmetatable(L, idx))
+    return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+  int same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? p : NULL;
+}
+
+static void *check_ud(lua_State *L, int idx, const void *key,
+                      const char *name) {
+  void *p = test_ud(L, idx, key);
+  if (p == NULL)
+    luaL_typeerror(L, idx, name);
+  return p;
+}
+
+static void set_mt(lua_State *L, const void *key) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+  lua_setmetatable(L, -2);
+}
+
 #define MAX_INLINE_ARGS 16
 #define MAX_ALIGN_INLINE 4096
 
@@ -99,6 +128,11 @@ struct field {
   int bit_offset, bits;
   int fsort;
   int anon; /* unnamed: a bitfield, or an anonymous struct or union */
+  int sort; /* the field type's */
+  /* An ordinary scalar field in the platform's byte order: read and
+   * written in place; bitfields and swapped fields go through
+   * weft_ffi_struct_get_int and friends. */
+  int direct;
 };
 
 typedef struct cdata {
@@ -150,7 +184,7 @@ static int sort_of(const ctype *t) {
  * ====================================================================== */
 
 static ctype *to_ctype(lua_State *L, int idx) {
-  return luaL_testudata(L, idx, CTYPE_MT);
+  return test_ud(L, idx, &ctype_mt);
 }
 
 static int ctype_gc(lua_State *L) {
@@ -184,7 +218,7 @@ static const char *push_type_name(lua_State *L, const ctype *t) {
 }
 
 static int ctype_tostring(lua_State *L) {
-  ctype *t = luaL_checkudata(L, 1, CTYPE_MT);
+  ctype *t = check_ud(L, 1, &ctype_mt, CTYPE_MT);
   push_type_name(L, t);
   lua_pushfstring(L, "ctype<%s>", lua_tostring(L, -1));
   return 1;
@@ -257,6 +291,9 @@ static void ctype_fill(lua_State *L, ctype *t) {
         weftlua_raise(L, st);
       push_ctype_of(L, fh);
       ctype *ft = lua_touserdata(L, -1);
+      f->sort = ft->sort;
+      f->direct = f->bits < 0 && !t->order_swapped && ft->sort != S_AGG &&
+                  ft->sort != S_ARRAY;
       lua_rawseti(L, tab, (lua_Integer)i + 1);
       switch (ft->sort) {
       case S_BOOL:
@@ -301,7 +338,7 @@ static void ctype_fill(lua_State *L, ctype *t) {
 static ctype *push_new_ctype(lua_State *L) {
   ctype *t = lua_newuserdatauv(L, sizeof *t, 3); /* 3: ffi.metatype's */
   memset(t, 0, sizeof *t);
-  luaL_setmetatable(L, CTYPE_MT);
+  set_mt(L, &ctype_mt);
   return t;
 }
 
@@ -547,7 +584,7 @@ static ctype *push_type(lua_State *L, int idx, lua_Integer vla) {
     lua_pushvalue(L, idx);
     return t;
   }
-  cdata *c = luaL_testudata(L, idx, CDATA_MT);
+  cdata *c = test_ud(L, idx, &cdata_mt);
   if (c != NULL) {
     lua_getiuservalue(L, idx, 1);
     return c->t;
@@ -593,76 +630,64 @@ static void bswap(void *p, size_t n) {
   }
 }
 
-/* Read the scalar of sort `sort` at p as an int64 / double. */
+/* Read the scalar of sort `sort` at p as an int64 / double.  Each size
+ * is its own fixed-size copy: one load, no store-to-load stall. */
+#define LOAD(T, BSWAP)                                                         \
+  do {                                                                         \
+    T v_;                                                                      \
+    memcpy(&v_, p, sizeof v_);                                                 \
+    if (swap)                                                                  \
+      v_ = (T)BSWAP(v_);                                                       \
+    return v_;                                                                 \
+  } while (0)
+#define NOSWAP(x) (x)
+
 static inline int64_t load_int(int sort, const void *p, int swap) {
-  union {
-    int8_t i8;
-    int16_t i16;
-    int32_t i32;
-    int64_t i64;
-    uint8_t u8;
-    uint16_t u16;
-    uint32_t u32;
-    uint64_t u64;
-    unsigned char b[8];
-  } u;
-  size_t n = sort == S_I8 || sort == S_U8 || sort == S_BOOL ? 1
-             : sort == S_I16 || sort == S_U16               ? 2
-             : sort == S_I32 || sort == S_U32               ? 4
-                                                            : 8;
-  memcpy(u.b, p, n);
-  if (swap)
-    bswap(u.b, n);
   switch (sort) {
   case S_I8:
-    return u.i8;
-  case S_I16:
-    return u.i16;
-  case S_I32:
-    return u.i32;
+    LOAD(int8_t, NOSWAP);
   case S_U8:
   case S_BOOL:
-    return u.u8;
+    LOAD(uint8_t, NOSWAP);
+  case S_I16:
+    LOAD(int16_t, __builtin_bswap16);
   case S_U16:
-    return u.u16;
+    LOAD(uint16_t, __builtin_bswap16);
+  case S_I32:
+    LOAD(int32_t, __builtin_bswap32);
   case S_U32:
-    return u.u32;
+    LOAD(uint32_t, __builtin_bswap32);
   default:
-    return u.i64;
+    LOAD(int64_t, __builtin_bswap64);
   }
 }
 
-static void store_int(int sort, void *p, int64_t v, int swap) {
-  unsigned char b[8];
-  size_t n;
+#define STORE(T, BSWAP)                                                        \
+  do {                                                                         \
+    T v_ = (T)v;                                                               \
+    if (swap)                                                                  \
+      v_ = (T)BSWAP(v_);                                                       \
+    memcpy(p, &v_, sizeof v_);                                                 \
+    return;                                                                    \
+  } while (0)
+
+static inline void store_int(int sort, void *p, int64_t v, int swap) {
   switch (sort) {
+  case S_BOOL:
+    v = v != 0;
+    STORE(uint8_t, NOSWAP);
   case S_I8:
   case S_U8:
-  case S_BOOL: {
-    uint8_t x = (uint8_t)v;
-    if (sort == S_BOOL)
-      x = v != 0;
-    memcpy(b, &x, n = 1);
-    break;
-  }
+    STORE(uint8_t, NOSWAP);
   case S_I16:
-  case S_U16: {
-    uint16_t x = (uint16_t)v;
-    memcpy(b, &x, n = 2);
-    break;
-  }
+  case S_U16:
+    STORE(uint16_t, __builtin_bswap16);
   case S_I32:
-  case S_U32: {
-    uint32_t x = (uint32_t)v;
-    memcpy(b, &x, n = 4);
-    break;
-  }
+  case S_U32:
+    STORE(uint32_t, __builtin_bswap32);
   default:
-    memcpy(b, &v, n = 8);
+    STORE(uint64_t, __builtin_bswap64);
   }
-  if (swap)
-    bswap(b, n);
-  memcpy(p, b, n);
 }
 
 static double load_double(int sort, const void *p, int swap) {
@@ -714,7 +739,7 @@ static void store_double(int sort, void *p, double v, int swap) {
  * ====================================================================== */
 
 static cdata *to_cdata(lua_State *L, int idx) {
-  return luaL_testudata(L, idx, CDATA_MT);
+  return test_ud(L, idx, &cdata_mt);
 }
 
 /* Push new cdata of the ctype at type_idx: owned zeroed memory of its
@@ -740,7 +765,7 @@ static cdata *push_new_cdata(lua_State *L, int type_idx) {
   c->is_value = 0;
   c->swap = 0;
   memset(c->p, 0, t->size);
-  luaL_setmetatable(L, CDATA_MT);
+  set_mt(L, &cdata_mt);
   lua_pushvalue(L, type_idx);
   lua_setiuservalue(L, -2, 1);
   return c;
@@ -779,7 +804,7 @@ static cdata *push_ref_cdata(lua_State *L, int type_idx, void *p, int is_value,
   c->t = lua_touserdata(L, type_idx);
   c->is_value = (unsigned char)is_value;
   c->swap = (unsigned char)swap;
-  luaL_setmetatable(L, CDATA_MT);
+  set_mt(L, &cdata_mt);
   lua_pushvalue(L, type_idx);
   lua_setiuservalue(L, -2, 1);
   if (anchor_idx != 0 && push_anchor(L, anchor_idx))
@@ -851,6 +876,14 @@ static int64_t check_int_value(lua_State *L, int idx, const where *w) {
     return bad_value(L, w, idx, "an integer in range");
   }
   return bad_value(L, w, idx, "integer");
+}
+
+/* A bool: a boolean, nil (false) or a number (nonzero is true, as C
+ * converts it). */
+static int check_bool_value(lua_State *L, int idx, const where *w) {
+  if (lua_type(L, idx) == LUA_TBOOLEAN || lua_isnoneornil(L, idx))
+    return lua_toboolean(L, idx);
+  return check_int_value(L, idx, w) != 0;
 }
 
 static double check_double_value(lua_State *L, int idx, const where *w) {
@@ -930,10 +963,7 @@ static void store_value(lua_State *L, int type_idx, void *p, int v, int root,
   case S_VOID:
     return;
   case S_BOOL:
-    store_int(S_BOOL, p,
-              lua_type(L, v) == LUA_TBOOLEAN ? lua_toboolean(L, v)
-                                             : check_int_value(L, v, w) != 0,
-              swap);
+    store_int(S_BOOL, p, check_bool_value(L, v, w), swap);
     return;
   case S_I8:
   case S_I16:
@@ -1056,30 +1086,37 @@ static void get_field(lua_State *L, int type_idx, void *p, lua_Integer i,
                       int root) {
   ctype *t = lua_touserdata(L, type_idx);
   field *f = &t->fields[i];
-  int64_t v;
-  double d;
+  int64_t v = 0;
+  double d = 0;
+  if (f->direct) {
+    const char *q = (const char *)p + f->offset;
+    if (f->fsort == F_DOUBLE)
+      d = load_double(f->sort, q, 0);
+    else
+      v = load_int(f->fsort == F_STR || f->fsort == F_PTR ? S_I64 : f->sort, q,
+                   0);
+  } else if (f->fsort == F_DOUBLE) {
+    check_struct_status(L, weft_ffi_struct_get_double(t->h, (size_t)i, p, &d));
+  } else if (f->fsort != F_AGG) {
+    check_struct_status(L, weft_ffi_struct_get_int(t->h, (size_t)i, p, &v));
+  }
   switch (f->fsort) {
   case F_INT:
-    check_struct_status(L, weft_ffi_struct_get_int(t->h, (size_t)i, p, &v));
     lua_pushinteger(L, (lua_Integer)v);
     return;
   case F_BOOL:
-    check_struct_status(L, weft_ffi_struct_get_int(t->h, (size_t)i, p, &v));
     lua_pushboolean(L, v != 0);
     return;
   case F_DOUBLE:
-    check_struct_status(L, weft_ffi_struct_get_double(t->h, (size_t)i, p, &d));
     lua_pushnumber(L, d);
     return;
   case F_STR:
-    check_struct_status(L, weft_ffi_struct_get_int(t->h, (size_t)i, p, &v));
     if (v == 0)
       lua_pushnil(L);
     else
       lua_pushstring(L, (const char *)(intptr_t)v);
     return;
   case F_PTR:
-    check_struct_status(L, weft_ffi_struct_get_int(t->h, (size_t)i, p, &v));
     if (v == 0) {
       lua_pushnil(L);
     } else {
@@ -1100,23 +1137,30 @@ static void set_field(lua_State *L, int type_idx, void *p, lua_Integer i, int v,
                       int root, const where *w) {
   ctype *t = lua_touserdata(L, type_idx);
   field *f = &t->fields[i];
+  char *q = (char *)p + f->offset;
   switch (f->fsort) {
   case F_INT:
-  case F_BOOL:
-    check_struct_status(L, weft_ffi_struct_set_int(
-                               t->h, (size_t)i, p,
-                               f->fsort == F_BOOL ? lua_toboolean(L, v)
-                                                  : check_int_value(L, v, w)));
+  case F_BOOL: {
+    int64_t x = f->fsort == F_BOOL ? check_bool_value(L, v, w)
+                                   : check_int_value(L, v, w);
+    if (f->direct)
+      store_int(f->sort, q, x, 0);
+    else
+      check_struct_status(L, weft_ffi_struct_set_int(t->h, (size_t)i, p, x));
     return;
-  case F_DOUBLE:
-    check_struct_status(
-        L, weft_ffi_struct_set_double(t->h, (size_t)i, p,
-                                      check_double_value(L, v, w)));
+  }
+  case F_DOUBLE: {
+    double x = check_double_value(L, v, w);
+    if (f->direct)
+      store_double(f->sort, q, x, 0);
+    else
+      check_struct_status(L, weft_ffi_struct_set_double(t->h, (size_t)i, p, x));
     return;
+  }
   case F_STR:
   case F_PTR: {
     int is_str;
-    void *q = check_pointer_value(L, v, w, &is_str);
+    void *ptr = check_pointer_value(L, v, w, &is_str);
     if (is_str) {
       if (root == 0)
         weftlua_raisef(L, WEFT_EVALUE,
@@ -1125,8 +1169,11 @@ static void set_field(lua_State *L, int type_idx, void *p, lua_Integer i, int v,
                        w->fn);
       keep_alive(L, root, v);
     }
-    check_struct_status(
-        L, weft_ffi_struct_set_int(t->h, (size_t)i, p, (int64_t)(intptr_t)q));
+    if (f->direct)
+      store_int(S_I64, q, (int64_t)(intptr_t)ptr, 0);
+    else
+      check_struct_status(L, weft_ffi_struct_set_int(t->h, (size_t)i, p,
+                                                     (int64_t)(intptr_t)ptr));
     return;
   }
   default:
@@ -1227,7 +1274,7 @@ static void init_from(lua_State *L, int type_idx, void *p, int v, int root,
 /* ---- cdata metamethods -------------------------------------------------- */
 
 static cdata *check_cdata(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, CDATA_MT);
+  return check_ud(L, idx, &cdata_mt, CDATA_MT);
 }
 
 /* The element of pointer or array cdata c (at 1) at index key (at 2):
@@ -1425,7 +1472,10 @@ static int cdata_index(lua_State *L) {
       return weftlua_raisef(L, WEFT_EVALUE, "ffi: no field '%s'",
                             lua_tostring(L, 2));
     }
-    int root = push_anchor(L, 1) ? lua_gettop(L) : 0;
+    ctype *t = lua_touserdata(L, st);
+    /* only a struct or array field (a view) needs what keeps p alive */
+    int root =
+        t->fields[i].fsort == F_AGG && push_anchor(L, 1) ? lua_gettop(L) : 0;
     get_field(L, st, p, i, root);
     if (anon) {
       lua_pushvalue(L, 2);
@@ -1608,7 +1658,7 @@ typedef struct lib {
 } lib;
 
 static lib *check_lib(lua_State *L, int idx) {
-  lib *l = luaL_checkudata(L, idx, LIB_MT);
+  lib *l = check_ud(L, idx, &lib_mt, LIB_MT);
   if (l->closed) {
     lua_getiuservalue(L, idx, 1);
     weftlua_raisef(L, WEFT_EBADHANDLE, "ffi: library %s is closed",
@@ -1618,7 +1668,7 @@ static lib *check_lib(lua_State *L, int idx) {
 }
 
 static int lib_close(lua_State *L) {
-  lib *l = luaL_checkudata(L, 1, LIB_MT);
+  lib *l = check_ud(L, 1, &lib_mt, LIB_MT);
   if (!l->closed && l->h != 0)
     weft_close(l->h);
   l->closed = 1;
@@ -1626,7 +1676,7 @@ static int lib_close(lua_State *L) {
 }
 
 static int lib_tostring(lua_State *L) {
-  lib *l = luaL_checkudata(L, 1, LIB_MT);
+  lib *l = check_ud(L, 1, &lib_mt, LIB_MT);
   lua_getiuservalue(L, 1, 1);
   lua_pushfstring(L, "ffi.library<%s>%s", luaL_optstring(L, -1, "?"),
                   l->closed ? " (closed)" : "");
@@ -1689,7 +1739,7 @@ static int ffi_load(lua_State *L) {
   lib *l = lua_newuserdatauv(L, sizeof *l, 1);
   memset(l, 0, sizeof *l);
   l->closed = 1;
-  luaL_setmetatable(L, LIB_MT);
+  set_mt(L, &lib_mt);
   weft_status st =
       weft_ffi_library_open(name != NULL ? cname : NULL, rtld, &l->h);
   if (st < 0)
@@ -1781,7 +1831,7 @@ static func *push_func(lua_State *L, weft_handle h, int types_idx,
   func *f = lua_newuserdatauv(L, sizeof *f + nargs * sizeof(conv), 2);
   memset(f, 0, sizeof *f);
   f->h = h;
-  luaL_setmetatable(L, FUNC_MT);
+  set_mt(L, &func_mt);
   int fi = lua_gettop(L);
   f->nargs = nargs;
   f->nfixed = nfixed;
@@ -1840,7 +1890,7 @@ typedef union slot {
 static void *arg_in(lua_State *L, int idx, conv *c, slot *s, const where *w) {
   switch (c->sort) {
   case S_BOOL:
-    s->b[0] = (char)lua_toboolean(L, idx);
+    s->b[0] = (char)check_bool_value(L, idx, w);
     return s;
   case S_I8:
   case S_U8: {
@@ -2152,7 +2202,7 @@ static void push_closure(lua_State *L) {
 }
 
 static func *to_func(lua_State *L, int idx) {
-  func *f = luaL_testudata(L, idx, FUNC_MT);
+  func *f = test_ud(L, idx, &func_mt);
   if (f == NULL && lua_tocfunction(L, idx) == func_closure_call) {
     lua_getupvalue(L, idx, 1);
     f = lua_touserdata(L, -1);
@@ -2167,7 +2217,7 @@ static void *function_address(lua_State *L, int idx) {
 }
 
 static int func_tostring(lua_State *L) {
-  func *f = luaL_checkudata(L, 1, FUNC_MT);
+  func *f = check_ud(L, 1, &func_mt, FUNC_MT);
   lua_pushfstring(L, "ffi.function<%s>: %p", f->name, f->addr);
   return 1;
 }
@@ -2427,19 +2477,19 @@ static int cb_gc(lua_State *L) {
 }
 
 static cbrec *check_cb(lua_State *L, int idx) {
-  cbud *u = luaL_checkudata(L, idx, CB_MT);
+  cbud *u = check_ud(L, idx, &cb_mt, CB_MT);
   if (u->r == NULL)
     weftlua_raisef(L, WEFT_EBADHANDLE, "ffi: the callback was freed");
   return u->r;
 }
 
 static int cb_method_free(lua_State *L) {
-  cb_free(L, luaL_checkudata(L, 1, CB_MT));
+  cb_free(L, check_ud(L, 1, &cb_mt, CB_MT));
   return 0;
 }
 
 static void *callback_address(lua_State *L, int idx) {
-  cbud *u = luaL_testudata(L, idx, CB_MT);
+  cbud *u = test_ud(L, idx, &cb_mt);
   if (u == NULL)
     return NULL;
   if (u->r == NULL)
@@ -2448,7 +2498,7 @@ static void *callback_address(lua_State *L, int idx) {
 }
 
 static int cb_tostring(lua_State *L) {
-  cbud *u = luaL_checkudata(L, 1, CB_MT);
+  cbud *u = check_ud(L, 1, &cb_mt, CB_MT);
   if (u->r == NULL)
     lua_pushliteral(L, "ffi.callback (freed)");
   else
@@ -2484,7 +2534,7 @@ static int ffi_callback(lua_State *L) {
                           "ffi.callback: a callback cannot be variadic");
   cbud *u = lua_newuserdatauv(L, sizeof *u, 1);
   u->r = NULL;
-  luaL_setmetatable(L, CB_MT);
+  set_mt(L, &cb_mt);
   int ui = lua_gettop(L);
   cbrec *r = calloc(1, sizeof *r + f->nargs * sizeof(conv));
   if (r == NULL)
@@ -3039,7 +3089,7 @@ static int ffi_gc(lua_State *L) {
     return 1;
   }
   lua_newuserdatauv(L, 1, 2);
-  luaL_setmetatable(L, GUARD_MT);
+  set_mt(L, &guard_mt);
   int g = lua_gettop(L);
   lua_pushvalue(L, 2);
   lua_setiuservalue(L, g, 1);
@@ -3062,9 +3112,11 @@ static int ffi_isnull(lua_State *L) {
   return 1;
 }
 
-static void new_mt(lua_State *L, const char *name, const luaL_Reg *meta,
-                   const luaL_Reg *methods) {
+static void new_mt(lua_State *L, const char *name, const void *key,
+                   const luaL_Reg *meta, const luaL_Reg *methods) {
   luaL_newmetatable(L, name);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, key);
   luaL_setfuncs(L, meta, 0);
   if (methods != NULL) {
     lua_newtable(L);
@@ -3077,7 +3129,7 @@ static void new_mt(lua_State *L, const char *name, const luaL_Reg *meta,
 }
 
 static int ctype_index(lua_State *L) {
-  ctype *t = luaL_checkudata(L, 1, CTYPE_MT);
+  ctype *t = check_ud(L, 1, &ctype_mt, CTYPE_MT);
   const char *k = luaL_checkstring(L, 2);
   if (strcmp(k, "new") == 0) {
     lua_pushcfunction(L, ffi_new);
@@ -3165,13 +3217,13 @@ int weftlua_ffi_open(lua_State *L) {
                                    {"typedef", ffi_typedef},
                                    {"metatype", ffi_metatype},
                                    {NULL, NULL}};
-  new_mt(L, CTYPE_MT, ctype_meta, NULL);
-  new_mt(L, CDATA_MT, cdata_meta, NULL);
-  new_mt(L, LIB_MT, lib_meta, lib_methods);
-  new_mt(L, FUNC_MT, func_meta, NULL);
-  new_mt(L, CB_MT, cb_meta, cb_methods);
+  new_mt(L, CTYPE_MT, &ctype_mt, ctype_meta, NULL);
+  new_mt(L, CDATA_MT, &cdata_mt, cdata_meta, NULL);
+  new_mt(L, LIB_MT, &lib_mt, lib_meta, lib_methods);
+  new_mt(L, FUNC_MT, &func_mt, func_meta, NULL);
+  new_mt(L, CB_MT, &cb_mt, cb_meta, cb_methods);
   static const luaL_Reg guard_meta[] = {{"__gc", guard_gc}, {NULL, NULL}};
-  new_mt(L, GUARD_MT, guard_meta, NULL);
+  new_mt(L, GUARD_MT, &guard_mt, guard_meta, NULL);
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key) != LUA_TTABLE) {
     lua_newtable(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
