@@ -8,18 +8,21 @@
  *   ctype     a C type: a weft type handle with its size, alignment and,
  *             for a struct, its fields' layout (read once from the engine).
  *             Uservalue 1: the element ctype (pointers, arrays); 2: a
- *             struct's field table (name -> index, [index + 1] -> ctype).
+ *             struct's field table (name -> index, [index + 1] -> ctype);
+ *             3: its ffi.metatype table.
  *   cdata     C data: either memory (a struct, an array, a boxed scalar:
  *             p is its address) or a pointer value (p is the pointer).
  *             Memory is the userdata's own (ffi.new: freed with it) or a
  *             view into another cdata's (uservalue 2 holds that root, so
  *             it outlives the view).  Uservalue 1: the ctype; 3: strings
- *             stored into char* fields, kept alive as ctypes does.
+ *             stored into char* fields, kept alive as ctypes does, and
+ *             an ffi.gc guard.
  *   library   a library handle (ffi.load, ffi.C).
  *   function  a prepared call (a function handle) with the conversions of
- *             its arguments and result; called with __call.  Uservalue 1:
- *             [0] the result's ctype, [i] argument i's, and the call
- *             shapes of a variadic function; 2: its library.
+ *             its arguments and result.  Lua gets a C closure over it (a
+ *             plain function call).  Uservalue 1: [0] the result's ctype,
+ *             [i] argument i's, and the call shapes of a variadic
+ *             function; 2: its library.
  *   callback  a closure (weft_ffi_closure_new) calling a Lua function.
  *
  * Callbacks run in the state that made them (ABI.md 6, docs/bindings.md):
@@ -28,8 +31,12 @@
  * through weftlua_owner_run: queued to the state's dispatcher and waited
  * for (the state runs it in its next blocking weft call or dispatch), or
  * run in a state blocked in barrier_wait, or not run (zeros returned,
- * a message on stderr) when the state is closing.  C knows a callback by
- * a slot id, so a call after it was freed finds nothing and returns zeros.
+ * a message on stderr) when the state is closing.  A function made with
+ * blocking = true brackets its call with weftlua_block_begin/_end, so
+ * callbacks from other threads borrow the state while it waits (every
+ * callback then goes through weftlua_owner_run, the state's own thread's
+ * too, so they run one at a time).  C knows a callback by a slot id, so a
+ * call after it was freed finds nothing and returns zeros.
  */
 #define _GNU_SOURCE
 #include <errno.h>
