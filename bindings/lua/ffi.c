@@ -2898,9 +2898,20 @@ static int ffi_string(lua_State *L) {
   return 1;
 }
 
+/* A destination of copy or fill: not a Lua string, whose bytes Lua shares
+ * between every equal string (writing "int" would change every "int"). */
+static void *dst_address(lua_State *L, int idx, const char *fn) {
+  if (lua_type(L, idx) == LUA_TSTRING)
+    weftlua_raisef(L, WEFT_EVALUE,
+                   "%s: a Lua string cannot be written to (use "
+                   "ffi.new(\"char[?]\", n))",
+                   fn);
+  return arg_address(L, idx, fn);
+}
+
 /* ffi.copy(dst, src, len) / ffi.copy(dst, string) (with its NUL) */
 static int ffi_copy(lua_State *L) {
-  void *dst = arg_address(L, 1, "ffi.copy");
+  void *dst = dst_address(L, 1, "ffi.copy");
   size_t n;
   void *src;
   if (lua_isnoneornil(L, 3)) {
@@ -2920,7 +2931,7 @@ static int ffi_copy(lua_State *L) {
 
 /* ffi.fill(dst, len [, byte]) */
 static int ffi_fill(lua_State *L) {
-  void *dst = arg_address(L, 1, "ffi.fill");
+  void *dst = dst_address(L, 1, "ffi.fill");
   size_t n = weftlua_checksize(L, 2, "ffi.fill");
   int byte = (int)luaL_optinteger(L, 3, 0);
   check_room(L, 1, n, "ffi.fill");
