@@ -135,6 +135,10 @@ struct field {
   int bit_offset, bits;
   int fsort;
   int anon; /* unnamed: a bitfield, or an anonymous struct or union */
+  /* The name's bytes in the Lua string the field table keeps (NULL if
+   * unnamed): a short string is interned, so a key equal to it is that
+   * same string, and a pointer compare finds the field. */
+  const char *name;
   int sort; /* the field type's */
   /* An ordinary scalar field in the platform's byte order: read and
    * written in place; bitfields and swapped fields go through
@@ -330,6 +334,8 @@ static void ctype_fill(lua_State *L, ctype *t) {
         weftlua_raise(L, st);
       luaL_pushresult(&b);
       if (lua_rawlen(L, -1) > 0) {
+        /* the table keeps the name, so the pointer stays valid */
+        f->name = lua_tostring(L, -1);
         lua_pushinteger(L, (lua_Integer)i);
         lua_rawset(L, tab);
       } else {
@@ -1454,6 +1460,18 @@ static lua_Integer anon_member(lua_State *L, int type_idx, int key_idx,
   return -1;
 }
 
+/* field_index for a string key, first by the interned name's address
+ * (fields of small structs, short names), then by the field table. */
+static lua_Integer find_field(lua_State *L, int type_idx, int key_idx) {
+  ctype *t = lua_touserdata(L, type_idx);
+  const char *k = lua_tostring(L, key_idx);
+  size_t n = t->nfields < 16 ? t->nfields : 16;
+  for (size_t i = 0; i < n; i++)
+    if (t->fields[i].name == k)
+      return (lua_Integer)i;
+  return field_index(L, type_idx, key_idx);
+}
+
 static int cdata_index(lua_State *L) {
   cdata *c = check_cdata(L, 1);
   if (lua_type(L, 2) != LUA_TSTRING && !c->is_value && c->t->sort == S_AGG) {
@@ -1471,7 +1489,7 @@ static int cdata_index(lua_State *L) {
                             "not a struct",
                             lua_tostring(L, 2));
     int st = lua_gettop(L);
-    lua_Integer i = field_index(L, st, 2);
+    lua_Integer i = find_field(L, st, 2);
     int anon = i < 0;
     if (anon && (i = anon_member(L, st, 2, 0)) < 0) {
       if (meta_index(L))
@@ -1509,7 +1527,7 @@ static int cdata_newindex(lua_State *L) {
                             "not a struct",
                             lua_tostring(L, 2));
     int st = lua_gettop(L);
-    lua_Integer i = field_index(L, st, 2);
+    lua_Integer i = find_field(L, st, 2);
     if (i < 0) {
       if ((i = anon_member(L, st, 2, 0)) < 0) {
         if (meta_newindex(L))

@@ -413,6 +413,19 @@ describe("a struct", function()
     helper.weft_error("WEFT_EVALUE", function() return Plain() .. "x" end)
   end)
 
+  it("finds fields with long names and in large structs", function()
+    local long = ("a_field_name_longer_than_lua_interns_"):rep(2)
+    local fields = {{long, "int"}}
+    for i = 1, 40 do fields[#fields + 1] = {"f" .. i, "short"} end
+    local S = ffi.struct(fields)
+    local s = S()
+    s[long] = 7
+    s.f40 = -2
+    s["f" .. 20] = 20
+    assert.are.same({7, -2, 20, 0}, {s[long], s.f40, s.f20, s.f1})
+    assert.are.equal(4 + 2 * 39, ffi.offsetof(S, "f40"))
+  end)
+
   it("can be a union", function()
     local U = ffi.union{{"i", "uint32_t"}, {"b", "uint8_t[4]"}, {"f", "float"}}
     assert.are.equal(4, ffi.sizeof(U))
