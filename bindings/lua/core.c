@@ -15,7 +15,15 @@
  *     owner's home thread is interrupted: a blocking weft call it is in
  *     (or its next one) returns -EINTR, and the binding runs the queue and
  *     calls again (weftlua_wait_again).  weft.dispatch(timeout) and the
- *     dispatcher's descriptor drain it from an event loop.
+ *     dispatcher's descriptor drain it from an event loop.  If the owner
+ *     enters a borrowable call (weftlua_block_begin) before it drains,
+ *     the waiting caller claims its queued call and runs it there itself
+ *     (the queue's copy then runs nothing): a C function that waits for
+ *     the callback cannot wait for a drain that never comes.
+ *
+ * weftlua_owner_run is that rule for any C code (ffi.c's callbacks use
+ * it); the barrier action is its other user.  A borrower that blocks in a
+ * borrowable call itself lends the state on for the duration.
  *
  * A callback is known to C by an id, not a pointer: the id's slot says
  * whether the callback still exists, so a call racing with the Lua object's
