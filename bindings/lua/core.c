@@ -4,8 +4,8 @@
  *
  * A lua_State may only be entered by one OS thread at a time.  Thread and
  * timer targets therefore get a state of their own (target.c).  Every
- * other Lua callback (today: a barrier's action) belongs to the state that
- * registered it, its "owner", and runs there:
+ * other Lua callback (a barrier's action, a weft.ffi callback) belongs to
+ * the state that registered it, its "owner", and runs there:
  *
  *   - if the owner is blocked in barrier_wait, it cannot touch its state
  *     until that call returns, so the callback runs at once, on the
