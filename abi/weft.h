@@ -1697,8 +1697,9 @@ WEFT_API weft_status weft_ffi_address_of(const void *buffer, void **address);
  * a struct without doing the bit arithmetic itself.
  *
  * A bitfield reads as its integer type would hold it (a signed one sign-
- * extends; a bool one is 0 or 1); a write keeps the field's low bits and
- * leaves every other bit of the struct alone.  Integer, pointer and bool
+ * extends; a bool one is 0 or 1); a write keeps the value's low bits (a
+ * bool field, bitfield or not, stores value != 0, as C's conversion to
+ * _Bool does) and leaves every other bit of the struct alone.  Integer, pointer and bool
  * fields go through the _int calls (pointers and unsigned 64-bit fields
  * as their bit pattern), float fields (f d g) through the _double ones.
  * WEFT_EVALUE for a NULL address, a field of the other sort, or a field
@@ -1731,13 +1732,13 @@ WEFT_API weft_status weft_ffi_struct_set_double(weft_handle st, size_t index,
  * The fast path: on x86-64 and AArch64, a signature of at most 6 (x86-64)
  * or 8 (AArch64) integer or pointer arguments and at most 8 float or
  * double arguments, in any order, returning void, an integer, a pointer,
- * float or double, not variadic, with the default ABI, is called through
- * a C function pointer of a fixed register-only shape instead of
- * ffi_call: arguments in integer registers are widened to 64 bits as the
- * psABI asks (sign- or zero-extended by their type), floats travel in
- * the low half of a vector register.  Every other signature (structs by
- * value, long double, stack arguments, variadic functions, another ABI)
- * goes through ffi_call.  WEFT_FFI_CALL_LIBFFI forces ffi_call;
+ * float or double, with the default ABI, is called through a C function
+ * pointer of a fixed register-only shape instead of ffi_call (variadic
+ * call shapes too, through a variadic prototype of that shape):
+ * arguments in integer registers are widened to 64 bits as the psABI
+ * asks (sign- or zero-extended by their type), floats travel in the low
+ * half of a vector register.  Every other signature (structs by value,
+ * long double, stack arguments, another ABI) goes through ffi_call.  WEFT_FFI_CALL_LIBFFI forces ffi_call;
  * weft_ffi_function_flags tells which path a function takes
  * (WEFT_FFI_CALL_FAST).  Both paths give identical results.
  *

@@ -47,6 +47,13 @@ typedef struct weft__ffn {
   /* The fast path's description, when WEFT_FFI_CALL_FAST is set. */
   uint8_t ret_class;
   uint8_t narrow; /* at most 3 integer arguments, no floating ones */
+  /* A struct argument: libffi's ffi_call (x86-64, 3.4) replaces args[i]
+   * of a large struct by a pointer to its own copy, so the slow path
+   * hands it a copy of the caller's args array. */
+  uint8_t copy_args;
+  /* The libffi path needs no buffer, errno or args copy of its own. */
+  uint8_t lean;
+  uint8_t ret_small; /* an integer result narrower than ffi_arg */
   uint8_t arg_class[16];
 } weft__ffn;
 

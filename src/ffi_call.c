@@ -43,7 +43,8 @@
 #if defined(__x86_64__) && !defined(_WIN32)
 #define FAST_PATH 1
 #define FAST_INTS 6
-#elif defined(__aarch64__) && !defined(_WIN32) && !defined(__APPLE__)
+#elif defined(__aarch64__) && !defined(_WIN32) && !defined(__APPLE__) &&       \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define FAST_PATH 1
 #define FAST_INTS 8
 #else
@@ -119,8 +120,7 @@ static int is_sse(int c) { return c == FC_F32 || c == FC_F64; }
 
 /* Decide the fast path and fill its description. */
 static void plan_fast(weft__ffn *f) {
-  if (!FAST_PATH ||
-      (f->flags & (WEFT_FFI_CALL_LIBFFI | WEFT_FFI_CALL_VARIADIC)) ||
+  if (!FAST_PATH || (f->flags & WEFT_FFI_CALL_LIBFFI) ||
       (f->abi != 0 && f->abi != FFI_DEFAULT_ABI) || f->nargs > FAST_ARGS ||
       f->address == NULL)
     return;
@@ -140,7 +140,7 @@ static void plan_fast(weft__ffn *f) {
   }
   f->ret_class = (uint8_t)rc;
   f->narrow = nsse == 0 && nint <= 3 && !is_sse(rc) &&
-              !(f->flags & WEFT_FFI_CALL_ERRNO);
+              !(f->flags & (WEFT_FFI_CALL_ERRNO | WEFT_FFI_CALL_VARIADIC));
   f->flags |= WEFT_FFI_CALL_FAST;
 }
 
@@ -203,6 +203,33 @@ static const char *ffi_status_text(ffi_status s) {
   }
 }
 
+/* What libffi is given for a result of type t under abi.  On x86-64 a
+ * struct or union that is exactly one long double (struct { long double
+ * x; }, nested or as an array of one) is returned in %st0 as a long double
+ * is (psABI class X87, X87UP), but libffi 3.4 classifies it as memory and
+ * passes a hidden pointer the callee does not expect: give libffi the
+ * long double itself (the result's bytes are the same). */
+static ffi_type *ret_ffi(const weft__ftype *t, ffi_abi abi) {
+#if defined(__x86_64__) && !defined(_WIN64)
+  const weft__ftype *u = t;
+  for (;;) {
+    if ((u->kind == WEFT_FFI_KIND_STRUCT || u->kind == WEFT_FFI_KIND_UNION) &&
+        u->nfields == 1 && u->fields[0].bits < 0)
+      u = u->fields[0].type;
+    else if (u->kind == WEFT_FFI_KIND_ARRAY && u->length == 1)
+      u = u->elem;
+    else
+      break;
+  }
+  if (abi == FFI_UNIX64 && u != t && u->kind == WEFT_FFI_KIND_FLOAT &&
+      u->size == sizeof(long double) && t->size == sizeof(long double))
+    return &ffi_type_longdouble;
+#else
+  (void)abi;
+#endif
+  return t->ffi;
+}
+
 /* Make a function object from resolved types (each referenced here). */
 static weft_status ffn_make(void *address, weft__ftype *ret,
                             weft__ftype *const *args, size_t nargs,
@@ -252,12 +279,23 @@ static weft_status ffn_make(void *address, weft__ftype *ret,
   ffi_status fs =
       (flags & WEFT_FFI_CALL_VARIADIC)
           ? ffi_prep_cif_var(&f->cif, fabi, (unsigned)f->nfixed,
-                             (unsigned)nargs, ret->ffi, f->ffi_args)
-          : ffi_prep_cif(&f->cif, fabi, (unsigned)nargs, ret->ffi, f->ffi_args);
+                             (unsigned)nargs, ret_ffi(ret, fabi), f->ffi_args)
+          : ffi_prep_cif(&f->cif, fabi, (unsigned)nargs, ret_ffi(ret, fabi),
+                         f->ffi_args);
   if (fs != FFI_OK) {
     ffn_free(f);
     return weft__error(WEFT_EFFI, (int)fs, "%s: %s", what, ffi_status_text(fs));
   }
+  for (size_t i = 0; i < nargs; i++)
+    if (f->ffi_args[i]->type == FFI_TYPE_STRUCT)
+      f->copy_args = 1;
+  int k = ret->kind;
+  f->lean = !(flags & WEFT_FFI_CALL_ERRNO) && !f->copy_args &&
+            (k == WEFT_FFI_KIND_VOID || k == WEFT_FFI_KIND_FLOAT ||
+             k == WEFT_FFI_KIND_SINT || k == WEFT_FFI_KIND_UINT ||
+             k == WEFT_FFI_KIND_POINTER);
+  f->ret_small = (k == WEFT_FFI_KIND_SINT || k == WEFT_FFI_KIND_UINT) &&
+                 ret->size < sizeof(ffi_arg);
   plan_fast(f);
   *out = f;
   return 0;
@@ -366,8 +404,10 @@ static tcache *tc_make(void) {
 
 /* Pin fn into the cache (or, with no cache, set *pinned so the caller
  * unpins).  NULL with WEFT_EBADHANDLE recorded for a bad handle. */
-static __attribute__((noinline)) weft__ffn *tc_miss(weft_handle fn,
-                                                    int *pinned) {
+/* Pin fn into the cache; NULL with WEFT_EBADHANDLE recorded for a bad
+ * handle, and with *pinned set (no cache: the caller unpins) when this
+ * thread has no cache and cannot make one. */
+static weft__ffn *tc_fill(weft_handle fn, int *pinned) {
   tcache *c = tc != NULL ? tc : tc_make();
   weft__ffn *f = weft__handle_pin(fn, WEFT_KIND_FFI_FUNCTION, "ffi_call");
   if (f == NULL)
@@ -388,20 +428,21 @@ static __attribute__((noinline)) weft__ffn *tc_miss(weft_handle fn,
   return f;
 }
 
-/* The function behind fn for a call, kept alive by the cache (or by a pin
- * that *pinned tells the caller to drop). */
-static inline weft__ffn *call_pin(weft_handle fn, int *pinned) {
+/* The function behind fn from this thread's cache, or NULL when the cache
+ * does not hold it (open): weft_ffi_call then takes call_miss. */
+static inline weft__ffn *tc_hit(weft_handle fn) {
   tcache *c = tc;
-  if (c != NULL) {
-    unsigned i = (unsigned)fn & (TC_SIZE - 1);
-    if (c->e[i].h == fn) {
-      weft__ffn *f = c->e[i].f;
-      if (!atomic_load_explicit(&f->closed, memory_order_relaxed))
-        return f;
-      tc_release(c, i);
-    }
+  if (c == NULL)
+    return NULL;
+  unsigned i = (unsigned)fn & (TC_SIZE - 1);
+  weft__ffn *f = c->e[i].f;
+  if (c->e[i].h != fn || f == NULL) /* an empty entry has h 0, f NULL */
+    return NULL;
+  if (atomic_load_explicit(&f->closed, memory_order_relaxed)) {
+    tc_release(c, i);
+    return NULL;
   }
-  return tc_miss(fn, pinned);
+  return f;
 }
 
 /* ---- making functions ---- */
@@ -575,6 +616,11 @@ typedef int64_t (*fast_int_fn)(INT_PARAMS, SSE_PARAMS);
 typedef double (*fast_double_fn)(INT_PARAMS, SSE_PARAMS);
 typedef float (*fast_float_fn)(INT_PARAMS, SSE_PARAMS);
 typedef int64_t (*fast_int3_fn)(int64_t, int64_t, int64_t);
+/* For a variadic callee: the same registers, through a variadic
+ * prototype, so the caller also sets what the ABI asks of a variadic
+ * call (on x86-64 %al, the number of vector registers used). */
+typedef int64_t (*fast_vint_fn)(int64_t, ...);
+typedef double (*fast_vdouble_fn)(int64_t, ...);
 
 /* An integer argument of class c at p, widened to 64 bits. */
 static inline int64_t int_load(int c, const void *p) {
@@ -732,7 +778,19 @@ static __attribute__((noinline)) weft_status fast_call(const weft__ffn *f,
     errno = saved_errno;
   }
   int rc = f->ret_class;
-  if (rc == FC_F64) {
+  if (f->flags & WEFT_FFI_CALL_VARIADIC) {
+    /* A float result is the low half of the vector register: read the
+     * register as a double's bits and keep the first four bytes. */
+    if (is_sse(rc)) {
+      double r = ((fast_vdouble_fn)f->address)(INT_ARGS(ints), SSE_ARGS(sse));
+      if (ret != NULL)
+        memcpy(ret, &r, rc == FC_F64 ? sizeof(double) : sizeof(float));
+    } else {
+      int64_t r = ((fast_vint_fn)f->address)(INT_ARGS(ints), SSE_ARGS(sse));
+      if (ret != NULL && rc != FC_NONE)
+        fast_store(rc, r, ret);
+    }
+  } else if (rc == FC_F64) {
     double r = ((fast_double_fn)f->address)(INT_ARGS(ints), SSE_ARGS(sse));
     if (ret != NULL)
       memcpy(ret, &r, sizeof r);
@@ -755,7 +813,8 @@ static __attribute__((noinline)) weft_status fast_call(const weft__ffn *f,
 
 /* Copy a result libffi left in buf to ret: a small integer was widened
  * to a whole ffi_arg (its value is the low bytes of the number). */
-static void result_out(const weft__ftype *t, const void *buf, void *ret) {
+static inline void result_out(const weft__ftype *t, const void *buf,
+                              void *ret) {
   if (t->size < sizeof(ffi_arg) &&
       (t->kind == WEFT_FFI_KIND_SINT || t->kind == WEFT_FFI_KIND_UINT)) {
     ffi_arg a;
@@ -801,48 +860,87 @@ static __attribute__((noinline)) weft_status slow_call(const weft__ffn *f,
       buf = heap;
     }
   }
+  /* libffi may write to the args array (see copy_args): never the
+   * caller's. */
+  void *copy[32], **av = args, **av_heap = NULL;
+  if (f->copy_args) {
+    av = f->nargs <= 32 ? copy : (av_heap = malloc(f->nargs * sizeof *av));
+    if (av == NULL) {
+      free(heap);
+      return weft__errno(ENOMEM, "ffi_call");
+    }
+    memcpy(av, args, f->nargs * sizeof *av);
+  }
   int keep = 0;
   if (f->flags & WEFT_FFI_CALL_ERRNO) {
     keep = errno;
     errno = saved_errno;
   }
-  ffi_call((ffi_cif *)&f->cif, FFI_FN(f->address), buf, args);
+  ffi_call((ffi_cif *)&f->cif, FFI_FN(f->address), buf, av);
   if (f->flags & WEFT_FFI_CALL_ERRNO) {
     saved_errno = errno;
     errno = keep;
   }
   if (buf == local && ret != NULL && t->size > 0)
     result_out(t, buf, ret);
-  if (heap != NULL)
+  if (__builtin_expect(heap != NULL, 0))
     free(heap);
+  if (__builtin_expect(av_heap != NULL, 0))
+    free(av_heap);
   return 0;
 }
 
-WEFT_API weft_status weft_ffi_call(weft_handle fn, void *ret, void **args) {
-  int pinned = 0;
-  const weft__ffn *f = call_pin(fn, &pinned);
-  if (f == NULL)
-    return WEFT__PIN_FAILED;
+/* A call through f, which the caller keeps alive. */
+static inline __attribute__((always_inline)) weft_status
+call_with(const weft__ffn *f, void *ret, void **args) {
 #if FAST_PATH
-  if (f->narrow && !pinned)
+  if (f->narrow)
     return fast_call_narrow(f, ret, args); /* checks its arguments */
 #endif
   int ok = f->address != NULL && (f->nargs == 0 || args != NULL);
   for (size_t i = 0; ok && i < f->nargs; i++)
     ok = args[i] != NULL;
-  if (__builtin_expect(pinned, 0)) {
-    /* No cache for this thread (out of memory): pin per call. */
-    weft_status st = !ok ? call_refused(f, args) : slow_call(f, ret, args);
-    weft__handle_unpin(fn);
-    return st;
-  }
   if (!ok)
     return call_refused(f, args);
 #if FAST_PATH
   if (f->flags & WEFT_FFI_CALL_FAST)
     return fast_call(f, ret, args); /* a tail call: no frame here */
 #endif
+  if (f->lean) {
+    /* A scalar result, no errno, no struct argument: libffi writes the
+     * result whole to ret (a whole ffi_arg for a small integer, which is
+     * narrowed here), and nothing else needs doing around the call. */
+    union {
+      ffi_arg a;
+      long double ld;
+    } scratch;
+    void *buf = ret != NULL && !f->ret_small ? ret : &scratch;
+    ffi_call((ffi_cif *)&f->cif, FFI_FN(f->address), buf, args);
+    if (f->ret_small && ret != NULL)
+      result_out(f->ret, &scratch, ret);
+    return 0;
+  }
   return slow_call(f, ret, args);
+}
+
+/* fn is not in this thread's cache: put it there and call. */
+static __attribute__((noinline)) weft_status call_miss(weft_handle fn,
+                                                       void *ret, void **args) {
+  int pinned = 0;
+  const weft__ffn *f = tc_fill(fn, &pinned);
+  if (f == NULL)
+    return WEFT__PIN_FAILED;
+  weft_status st = call_with(f, ret, args);
+  if (pinned) /* no cache for this thread (out of memory) */
+    weft__handle_unpin(fn);
+  return st;
+}
+
+WEFT_API weft_status weft_ffi_call(weft_handle fn, void *ret, void **args) {
+  const weft__ffn *f = tc_hit(fn);
+  if (__builtin_expect(f == NULL, 0))
+    return call_miss(fn, ret, args);
+  return call_with(f, ret, args);
 }
 
 /* ---- queries ---- */

@@ -1046,12 +1046,9 @@ static int struct_elements(weft__ftype *s, elem_list *l) {
           return -1;
     }
   }
-  /* Tail padding up to the size, as bytes. */
-  while (l->cursor < s->size) {
-    if (elem_push(l, &ffi_type_uint8) < 0)
-      return -1;
-    l->cursor++;
-  }
+  /* No tail padding: libffi trusts the preset size, and padding bytes
+   * listed as uint8 would make an eightbyte of floats INTEGER class
+   * (struct { double a; float b; } would travel in the wrong registers). */
   return 0;
 }
 
