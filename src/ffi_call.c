@@ -60,7 +60,8 @@
 
 /* ---- errno ---- */
 
-static _Thread_local int saved_errno;
+/* initial-exec: no __tls_get_addr per call (see tc below). */
+static __thread int saved_errno __attribute__((tls_model("initial-exec")));
 
 WEFT_API weft_status weft_ffi_errno_get(int *value) {
   WEFT__CHECK_PTR(value, "ffi_errno_get");

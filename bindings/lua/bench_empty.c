@@ -21,6 +21,14 @@ static int noop(lua_State *L) {
   return 0;
 }
 
+/* The same empty function with a plain C signature, which bench_ffi.lua
+ * calls through weft.ffi. */
+int bench_empty_noop(void *arg);
+int bench_empty_noop(void *arg) {
+  (void)arg;
+  return 0;
+}
+
 /* ---- the ping-pong ---- */
 
 static int write_all(int fd, const char *p, size_t n) {

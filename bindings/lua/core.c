@@ -4,8 +4,8 @@
  *
  * A lua_State may only be entered by one OS thread at a time.  Thread and
  * timer targets therefore get a state of their own (target.c).  Every
- * other Lua callback (today: a barrier's action) belongs to the state that
- * registered it, its "owner", and runs there:
+ * other Lua callback (a barrier's action, a weft.ffi callback) belongs to
+ * the state that registered it, its "owner", and runs there:
  *
  *   - if the owner is blocked in barrier_wait, it cannot touch its state
  *     until that call returns, so the callback runs at once, on the
@@ -15,7 +15,15 @@
  *     owner's home thread is interrupted: a blocking weft call it is in
  *     (or its next one) returns -EINTR, and the binding runs the queue and
  *     calls again (weftlua_wait_again).  weft.dispatch(timeout) and the
- *     dispatcher's descriptor drain it from an event loop.
+ *     dispatcher's descriptor drain it from an event loop.  If the owner
+ *     enters a borrowable call (weftlua_block_begin) before it drains,
+ *     the waiting caller claims its queued call and runs it there itself
+ *     (the queue's copy then runs nothing): a C function that waits for
+ *     the callback cannot wait for a drain that never comes.
+ *
+ * weftlua_owner_run is that rule for any C code (ffi.c's callbacks use
+ * it); the barrier action is its other user.  A borrower that blocks in a
+ * borrowable call itself lends the state on for the duration.
  *
  * A callback is known to C by an id, not a pointer: the id's slot says
  * whether the callback still exists, so a call racing with the Lua object's
@@ -368,7 +376,15 @@ weftlua_owner *weftlua_block_begin(lua_State *L, lua_State **saved) {
     return NULL; /* closing: no callback can borrow the state any more */
   pthread_mutex_lock(&o->mu);
   *saved = o->in_call;
+  /* A state blocked in a call runs Lua only through a borrow: a caller
+   * that finds in_call set is that borrower, blocking in turn (a barrier
+   * action that waits on a barrier).  It lends the state on until
+   * block_end takes it back, so other callbacks can run meanwhile. */
+  if (*saved != NULL)
+    o->borrowed = 0;
   o->in_call = L;
+  /* Callers waiting for a queued call may now run it here themselves. */
+  pthread_cond_broadcast(&o->cv);
   pthread_mutex_unlock(&o->mu);
   return o;
 }
@@ -380,6 +396,8 @@ void weftlua_block_end(weftlua_owner *o, lua_State *saved) {
   while (o->borrowed)
     pthread_cond_wait(&o->cv, &o->mu);
   o->in_call = saved;
+  if (saved != NULL)
+    o->borrowed = 1; /* the borrow block_begin lent on */
   pthread_mutex_unlock(&o->mu);
 }
 
@@ -549,13 +567,27 @@ static int cb_call_in(lua_State *L, uint64_t id, const char *what) {
   return st != LUA_OK;
 }
 
+/* A queued call.  Shared by the queue and the caller waiting for it
+ * (refs, under the owner's mu): if the state enters a blocking call
+ * (weftlua_block_begin) before draining its queue, the caller claims the
+ * call and runs it in that call's coroutine itself, so a C function that
+ * waits for the callback (pthread_join on the thread making it) cannot
+ * wait for a drain that never comes. */
 typedef struct cbcall {
-  uint64_t id;
-  const char *what;
+  weftlua_run_fn fn;
+  void *arg;
   weftlua_owner *owner;
   int rc;
   int done;
+  int claimed; /* run (or being run) by the queue or by the caller */
+  int refs;
 } cbcall;
+
+/* With the owner's mu held. */
+static void cbcall_unref(cbcall *c) {
+  if (--c->refs == 0)
+    free(c);
+}
 
 /* A queued call, run by weft_dispatcher_run in drain(). */
 static void cb_dispatched(void *arg) {
@@ -563,14 +595,19 @@ static void cb_dispatched(void *arg) {
   weftlua_owner *o = c->owner;
   pthread_mutex_lock(&o->mu);
   int closed = o->closed;
+  int claimed = c->claimed;
+  c->claimed = 1;
   pthread_mutex_unlock(&o->mu);
   int rc = 1;
-  if (!closed && o->draining != NULL)
-    rc = cb_call_in(o->draining, c->id, c->what);
+  if (!claimed && !closed && o->draining != NULL)
+    rc = c->fn(o->draining, c->arg);
   pthread_mutex_lock(&o->mu);
-  c->rc = rc;
-  c->done = 1;
-  pthread_cond_broadcast(&o->cv);
+  if (!claimed) {
+    c->rc = rc;
+    c->done = 1;
+    pthread_cond_broadcast(&o->cv);
+  }
+  cbcall_unref(c);
   pthread_mutex_unlock(&o->mu);
 }
 
@@ -579,12 +616,18 @@ static int on_home_thread(weftlua_owner *o) {
   return weft_thread_current(&self) == 0 && self == o->home;
 }
 
-/* Run callback id in its owning state from any thread (see the top of the
- * file); 0 if it returned normally. */
-static int cb_invoke(uint64_t id, const char *what) {
-  weftlua_owner *o = cb_owner(id);
-  if (o == NULL)
-    return 1;
+weftlua_owner *weftlua_owner_ref(lua_State *L) {
+  weftlua_owner *o = check_owner(L);
+  atomic_fetch_add(&o->refs, 1);
+  return o;
+}
+
+void weftlua_owner_unref(weftlua_owner *o) { owner_unref(o); }
+
+/* Run fn(L, arg) in the state of `o` from any thread (see the top of the
+ * file); fn's result, or 1 if it could not run. */
+int weftlua_owner_run(weftlua_owner *o, weftlua_run_fn fn, void *arg,
+                      const char *what) {
   int rc = 1;
   pthread_mutex_lock(&o->mu);
   while (o->borrowed && o->in_call != NULL && !o->closed)
@@ -595,7 +638,7 @@ static int cb_invoke(uint64_t id, const char *what) {
     lua_State *L = o->in_call;
     o->borrowed = 1;
     pthread_mutex_unlock(&o->mu);
-    rc = cb_call_in(L, id, what);
+    rc = fn(L, arg);
     pthread_mutex_lock(&o->mu);
     o->borrowed = 0;
     pthread_cond_broadcast(&o->cv);
@@ -608,19 +651,58 @@ static int cb_invoke(uint64_t id, const char *what) {
     fprintf(stderr, "weft: %s not run: its Lua state is busy on this "
                     "thread\n", what);
   } else {
-    cbcall c = {id, what, o, 1, 0};
+    cbcall *c = calloc(1, sizeof *c);
     weft_handle d = owner_dispatcher(o);
-    /* Queued under mu, so owner_gc's last drain (after it set closed)
-     * sees it; queued before the interrupt, so the drain the interrupt
-     * causes finds it. */
-    if (d != 0 && weft_dispatcher_call(d, cb_dispatched, &c, 0) == 0) {
+    if (c != NULL) {
+      *c = (cbcall){fn, arg, o, 1, 0, 0, 2};
+      /* Queued under mu, so owner_gc's last drain (after it set closed)
+       * sees it; queued before the interrupt, so the drain the interrupt
+       * causes finds it. */
+      if (d == 0 || weft_dispatcher_call(d, cb_dispatched, c, 0) < 0) {
+        free(c);
+        c = NULL;
+      }
+    }
+    if (c != NULL) {
       weft_thread_interrupt(o->home);
-      while (!c.done)
+      while (!c->done) {
+        if (!c->claimed && o->in_call != NULL && !o->borrowed &&
+            !o->closed) {
+          /* The state blocks in a call that lets callbacks borrow it. */
+          c->claimed = 1;
+          lua_State *L = o->in_call;
+          o->borrowed = 1;
+          pthread_mutex_unlock(&o->mu);
+          c->rc = fn(L, arg);
+          pthread_mutex_lock(&o->mu);
+          o->borrowed = 0;
+          c->done = 1;
+          pthread_cond_broadcast(&o->cv);
+          break;
+        }
         pthread_cond_wait(&o->cv, &o->mu);
-      rc = c.rc;
+      }
+      rc = c->rc;
+      cbcall_unref(c);
     }
     pthread_mutex_unlock(&o->mu);
   }
+  return rc;
+}
+
+static int cb_run(lua_State *L, void *arg) {
+  cbjob *job = arg;
+  return cb_call_in(L, job->id, job->what);
+}
+
+/* Run callback id in its owning state from any thread; 0 if it returned
+ * normally. */
+static int cb_invoke(uint64_t id, const char *what) {
+  weftlua_owner *o = cb_owner(id);
+  if (o == NULL)
+    return 1;
+  cbjob job = {id, what};
+  int rc = weftlua_owner_run(o, cb_run, &job, what);
   owner_unref(o);
   return rc;
 }
@@ -794,4 +876,7 @@ void weftlua_init(lua_State *L) {
   lua_pop(L, 1);
   weftlua_target_init(L);
   owner_init(L);
+  /* weft/ffi.lua opens weft.ffi's C half with this. */
+  lua_pushcfunction(L, weftlua_ffi_open);
+  lua_setfield(L, module, "ffi_open");
 }

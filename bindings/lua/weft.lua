@@ -25,7 +25,8 @@
 -- weft.socket, weft.select, weft.poller and weft.io (sockets, readiness,
 -- buffered streams) are in weft/socket.lua, loaded here; its top says how
 -- their I/O reports timeouts and closed connections.  weft.signal (Python's
--- signal module) is weft/signal.lua.
+-- signal module) is weft/signal.lua, weft.ffi (a foreign function
+-- interface over the ctypes engine) weft/ffi.lua.
 
 local core = require "weft.core"
 
@@ -663,10 +664,11 @@ require("weft.socket")(weft, {
 -- ---- signal -----------------------------------------------------------------
 
 -- weft.signal is require "weft.signal" (weft/signal.lua), loaded when first
--- used: loading it changes no signal's action.
+-- used: loading it changes no signal's action.  weft.ffi (weft/ffi.lua)
+-- too.
 setmetatable(weft, {__index = function(t, key)
-  if key == "signal" then
-    local m = require "weft.signal"
+  if key == "signal" or key == "ffi" then
+    local m = require("weft." .. key)
     rawset(t, key, m)
     return m
   end

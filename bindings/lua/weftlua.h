@@ -68,8 +68,10 @@ void weftlua_wait_begin(weftlua_wait *w, double timeout);
 /* After -EINTR: run what is queued to L's state; the timeout to retry with. */
 double weftlua_wait_again(lua_State *L, weftlua_wait *w);
 
-/* barrier_wait may run a barrier action of this state on another thread
- * while it blocks (see core.c); these bracket the call. */
+/* barrier_wait (and an ffi call made with blocking = true) may run
+ * callbacks of this state on another thread while it blocks (see core.c);
+ * these bracket the call.  A borrower that blocks in turn lends the state
+ * on until its block_end. */
 typedef struct weftlua_owner weftlua_owner;
 weftlua_owner *weftlua_block_begin(lua_State *L, lua_State **saved);
 void weftlua_block_end(weftlua_owner *o, lua_State *saved);
@@ -85,6 +87,28 @@ void *weftlua_slot_get(uint64_t id);
 void weftlua_slot_free(uint64_t id);
 
 /* ---- the per-state record (core.c) --------------------------------------- */
+
+/* Code to run in a state: fn(L, arg) with L usable by the calling thread
+ * (the state's own thread, or one borrowing it); it must not raise (it
+ * makes its own lua_pcall).  0 if it did its work. */
+typedef int (*weftlua_run_fn)(lua_State *L, void *arg);
+
+/* The record of L's state with a reference taken (raises if the state is
+ * closing), and dropping one.  The record outlives the state while
+ * referenced; weftlua_owner_run then fails. */
+weftlua_owner *weftlua_owner_ref(lua_State *L);
+void weftlua_owner_unref(weftlua_owner *o);
+
+/* Run fn in o's state from any thread, by the rules of a callback (the
+ * top of core.c): at once if the state is blocked in a call bracketed by
+ * weftlua_block_begin/_end (barrier_wait, an ffi call made with blocking
+ * = true: borrowed), else queued to its dispatcher, its home thread
+ * interrupted, and waited for (run by the caller itself if the state
+ * enters such a call first); not at all (1, with a message on stderr) if
+ * the caller is the home thread busy elsewhere, or the state is closing
+ * (1).  fn's result otherwise. */
+int weftlua_owner_run(weftlua_owner *o, weftlua_run_fn fn, void *arg,
+                      const char *what);
 
 /* Registry key under which target.c marks a state it created (its close
  * does not wait for the process's threads). */
@@ -110,6 +134,10 @@ int luaopen_weft_core(lua_State *L);
 
 /* target.c's metatables (called by weftlua_init). */
 void weftlua_target_init(lua_State *L);
+
+/* ffi.c: the C half of weft.ffi, a table (core.ffi_open(), called once
+ * per state by weft/ffi.lua). */
+int weftlua_ffi_open(lua_State *L);
 
 /* ---- %native functions ----------------------------------------------------
  * core.c */

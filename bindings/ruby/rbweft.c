@@ -626,6 +626,32 @@ static int enter_ruby(long id, const char *what, int once, int to_waiter) {
   return st < 0 ? st : c.result;
 }
 
+/* weft_rb_with_gvl: fn(arg) with the GVL on a Ruby thread, from any. */
+struct gvl_call {
+  void *(*fn)(void *);
+  void *arg;
+};
+
+static void gvl_dispatched(void *p) {
+  struct gvl_call *g = p;
+  if (ruby_thread_has_gvl_p())
+    g->fn(g->arg);
+  else
+    rb_thread_call_with_gvl(g->fn, g->arg);
+}
+
+weft_status weft_rb_with_gvl(void *(*fn)(void *), void *arg) {
+  if (ruby_native_thread_p()) {
+    if (ruby_thread_has_gvl_p())
+      fn(arg);
+    else
+      rb_thread_call_with_gvl(fn, arg);
+    return 0;
+  }
+  struct gvl_call g = {fn, arg};
+  return weft_dispatcher_call(dispatcher, gvl_dispatched, &g, 1);
+}
+
 static int timer_fn(void *arg) {
   return enter_ruby((long)(intptr_t)arg, "timer function", 1, 0);
 }
@@ -660,6 +686,8 @@ static void dispatcher_ensure(void) {
   rb_funcall(dispatcher_thread, id_name_set, 1,
              rb_str_new_cstr("weft-dispatcher"));
 }
+
+void weft_rb_dispatcher_ensure(void) { dispatcher_ensure(); }
 
 /* At exit, after weft.rb's at_exit has waited for the non-daemon
  * threads: a daemon timer that fires later must find the dispatcher
@@ -963,4 +991,5 @@ void weft_rb_init(VALUE native) {
                             m_foreign_barrier_wait, 1);
   weft_rb_init_socket(native);
   weft_rb_init_signal(native);
+  weft_rb_init_ffi(native);
 }

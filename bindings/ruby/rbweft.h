@@ -95,6 +95,15 @@ void weft_rb_callback_drop(long id);
 void weft_rb_defer(int state, VALUE exc);
 void weft_rb_run_deferred(void);
 
+/* Run fn(arg) holding the GVL on a Ruby thread, from any thread: on this
+ * one if Ruby knows it (taking the GVL if it waits in C without it),
+ * else queued to the binding's dispatcher thread while the caller waits.
+ * fn must not raise (rb_protect inside).  0, or the dispatcher's failure
+ * (WEFT_ECLOSED at exit: fn did not run).  Callers start the dispatcher
+ * thread first (weft_rb_dispatcher_ensure, with the GVL). */
+weft_status weft_rb_with_gvl(void *(*fn)(void *), void *arg);
+void weft_rb_dispatcher_ensure(void);
+
 /* Report an exception nobody waits for, as Ruby reports one that ends a
  * Thread ("weft <what> terminated with exception ..."). */
 void weft_rb_report(VALUE exc, const char *what);
@@ -107,6 +116,9 @@ void weft_rb_signals_watch(void);
 /* Define the signal functions of Weft::Native (rbsignal.c); called from
  * weft_rb_init. */
 void weft_rb_init_signal(VALUE native);
+
+/* Define Weft::FFI's C classes (rbffi.c); called from weft_rb_init. */
+void weft_rb_init_ffi(VALUE native);
 
 /* Conversions of the socket module (rbsocket.c). */
 uint32_t weft_rb_u32(VALUE v);
