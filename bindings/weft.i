@@ -1952,6 +1952,17 @@ static PyObject *weft_py_ffi_closure_new(PyObject *self, PyObject *args) {
                     "convs and after: None or a tuple, one per argument");
     return NULL;
   }
+  size_t nargs = 0, nfixed = 0;
+  weft_status st0 = weft_ffi_function_arg_count(sig, &nargs, &nfixed);
+  if (st0 < 0) {
+    weft_py_raise(st0);
+    return NULL;
+  }
+  if ((size_t)n != nargs) { /* the handler reads one value per code */
+    PyErr_Format(PyExc_ValueError,
+                 "codes: %zd argument codes for a signature of %zu", n, nargs);
+    return NULL;
+  }
   int parts = convs != Py_None || after != Py_None || rconv != Py_None;
   PyObject *cell =
       parts ? Py_BuildValue("(OOnOOO)", fn, codes, retsize, convs, after, rconv)

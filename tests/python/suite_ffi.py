@@ -1149,6 +1149,30 @@ class LowLevel(unittest.TestCase):
         for h in (st, c, d):
             lib.close(h)
 
+    @unittest.skipUnless(weft.backend == "swig", "the SWIG module's")
+    def test_the_private_entries_check_what_they_can(self):
+        from weft import _weft_swig as sw
+        lib = weft.lib
+        i = lib.ffi_type_named("int")
+        sig = lib.ffi_function_new(None, i, [i], 0, 0, 0)
+        try:
+            with self.assertRaises(ValueError):  # 2 codes, 1 argument
+                sw.ffi_closure_new_py(sig, lambda a, b: 0, b"iii", 0)
+            with self.assertRaises(TypeError):
+                sw.ffi_closure_new_py(sig, 5, b"ii", 0)
+            with self.assertRaises(TypeError):
+                sw.ffi_call_py(sig, "not bytes", ())
+            with self.assertRaises(ValueError):  # an unknown code
+                sw.ffi_call_py(sig, b"iB%", (1,))
+            with self.assertRaises(weft.StateError):  # no address
+                sw.ffi_call_py(sig, b"iBi", (1,))
+            self.assertIs(sw.ffi_call_py(sig, b"iAi", ()), NotImplemented)
+            with self.assertRaises(TypeError):
+                sw.ffi_call_py(sig, b"iBi", ("x",))
+        finally:
+            lib.close(sig)
+            lib.close(i)
+
     def test_ffi_call_is_not_bound(self):
         self.assertFalse(hasattr(weft.lib, "ffi_call"))
 
