@@ -4,7 +4,9 @@
  * protecting a counter, an Event, a Timer that fires and one that is
  * cancelled, a TCP server and client talking through buffered streams
  * with select watching a socket and an Event, a signal handled inside
- * a wait that then keeps its deadline, and what an error looks like.  Every
+ * a wait that then keeps its deadline, libc called through the ctypes
+ * engine (a signature string, a struct by value, a C callback into our
+ * own code), and what an error looks like.  Every
  * call goes through the public ABI in abi/weft.h, exactly as a binding would
  * make it. */
 #include <errno.h>
@@ -291,6 +293,87 @@ static void demo_signals(void) {
   must(weft_close(ev), "close");
 }
 
+/* ---- the ctypes engine ------------------------------------------------ */
+
+/* qsort's comparator, as a closure: args[i] points to a const void *. */
+static void compare_ints(void *arg, void *ret, void **args) {
+  int a = **(const int **)args[0], b = **(const int **)args[1];
+  (*(int *)arg)++;
+  *(int *)ret = (a > b) - (a < b);
+}
+
+static void demo_ffi(void) {
+  weft_handle libc, strlen_fn, div_fn, qsort_fn, cmp_sig, cmp, i, div_t_type;
+  char name[64];
+  size_t len;
+  section("Calling C (the ctypes engine)");
+  must(weft_ffi_find_library("c", name, sizeof name, &len), "find_library");
+  must(weft_ffi_library_open(name, 0, &libc), "library_open");
+  printf("  find_library(\"c\") = %s\n", name);
+
+  must(weft_ffi_library_function(libc, "size_t strlen(const char *s)", 0,
+                                 &strlen_fn),
+       "library_function");
+  const char *text = "threads and communication";
+  void *sargs[] = {&text};
+  size_t n = 0;
+  int flags, abi;
+  must(weft_ffi_call(strlen_fn, &n, sargs), "ffi_call");
+  must(weft_ffi_function_flags(strlen_fn, &flags, &abi), "function_flags");
+  printf("  strlen(\"%s\") = %zu (%s)\n", text, n,
+         flags & WEFT_FFI_CALL_FAST ? "the register fast path"
+                                    : "through libffi");
+
+  /* div_t div(int, int): a struct returned by value, laid out as gcc
+   * lays it out. */
+  must(weft_ffi_type_named("int", &i), "type_named");
+  must(weft_ffi_struct_new(0, 0, 0, &div_t_type), "struct_new");
+  must(weft_ffi_struct_add(div_t_type, "quot", i, -1), "struct_add");
+  must(weft_ffi_struct_add(div_t_type, "rem", i, -1), "struct_add");
+  must(weft_ffi_struct_finish(div_t_type), "struct_finish");
+  void *div_addr;
+  must(weft_ffi_library_symbol(libc, "div", &div_addr), "library_symbol");
+  weft_handle two_ints[] = {i, i};
+  must(weft_ffi_function_new(div_addr, div_t_type, two_ints, 2, 0, 0, 0,
+                             &div_fn),
+       "function_new");
+  int num = 47, den = 5;
+  void *dargs[] = {&num, &den};
+  unsigned char result[16];
+  int64_t quot, rem;
+  must(weft_ffi_call(div_fn, result, dargs), "ffi_call");
+  must(weft_ffi_struct_get_int(div_t_type, 0, result, &quot), "get_int");
+  must(weft_ffi_struct_get_int(div_t_type, 1, result, &rem), "get_int");
+  printf("  div(%d, %d) = {quot = %lld, rem = %lld} (a struct by value)\n", num,
+         den, (long long)quot, (long long)rem);
+
+  /* qsort with a closure: C calls back into compare_ints. */
+  int calls = 0, v[] = {42, 7, 19, 3, 88, 21};
+  void *code;
+  must(weft_ffi_function_parse(NULL, "int (const void *, const void *)", 0,
+                               &cmp_sig),
+       "function_parse");
+  must(weft_ffi_closure_new(cmp_sig, compare_ints, &calls, &cmp),
+       "closure_new");
+  must(weft_ffi_closure_address(cmp, &code), "closure_address");
+  must(weft_ffi_library_function(
+           libc, "void qsort(void *, size_t, size_t, void *compar)", 0,
+           &qsort_fn),
+       "library_function");
+  void *base = v;
+  size_t count = sizeof v / sizeof v[0], size = sizeof v[0];
+  void *qargs[] = {&base, &count, &size, &code};
+  must(weft_ffi_call(qsort_fn, NULL, qargs), "ffi_call");
+  printf("  qsort with a closure as comparator: %d %d %d %d %d %d "
+         "(%d callbacks)\n",
+         v[0], v[1], v[2], v[3], v[4], v[5], calls);
+
+  weft_handle all[] = {strlen_fn, div_fn,     qsort_fn, cmp,
+                       cmp_sig,   div_t_type, i,        libc};
+  for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+    must(weft_close(all[k]), "close");
+}
+
 static void demo_errors(void) {
   weft_handle lock;
   weft_status st;
@@ -315,6 +398,7 @@ int main(void) {
   demo_timers();
   demo_sockets();
   demo_signals();
+  demo_ffi();
   demo_errors();
   must(weft_thread_shutdown(10), "thread_shutdown");
   printf("\nDone.  The reference manual is abi/weft.h.\n");

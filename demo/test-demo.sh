@@ -50,6 +50,13 @@ check "and the wait goes on to its timeout" \
   shows "event_wait returned ETIMEDOUT after"
 check "a failing handler ends the wait with EINTR" \
   shows "a 5 s wait returns EINTR"
+check "find_library finds libc" shows 'find_library("c") = libc.so'
+check "strlen through a signature string" \
+  shows 'strlen("threads and communication") = 25'
+check "div returns its struct by value" \
+  shows "div(47, 5) = {quot = 9, rem = 2}"
+check "qsort sorts through the closure" \
+  shows "qsort with a closure as comparator: 3 7 19 21 42 88"
 check "releasing an unlocked lock is WEFT_ESTATE, with a message" \
   shows "WEFT_ESTATE ("
 check "and the message names the operation" \
