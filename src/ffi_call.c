@@ -14,18 +14,17 @@
  * register, and registers the callee does not read are harmless (the
  * caller owns the stack; no register carries a count for a non-variadic
  * callee).  The result comes back in the integer or the vector return
- * register and is narrowed to its type.  This is an ABI-level call, not
- * a C-level one: the compiler is told a different prototype than the
- * callee's, which is why it is limited to these two ABIs and to
- * non-variadic signatures of scalars.
+ * register and is narrowed to its type.  A variadic call shape goes
+ * through a variadic prototype of the same registers, so the compiler
+ * also sets what the ABI asks of a variadic call (%al on x86-64).  This
+ * is an ABI-level call, not a C-level one: the compiler is told another
+ * prototype than the callee's, which is why it is limited to these two
+ * ABIs and to signatures of scalars that fit in registers.
  *
- * The fast path does not pin the handle (two atomic read-modify-writes
- * would cost as much as the call).  Instead each function handle's slot
- * index has a type-stable "fast entry" that never goes away: the handle
- * value it is for, the address and the packed classes.  A call reads
- * the entry seqlock-style (handle, fields, acquire fence, handle again)
- * and then uses only what it read, so a close that races with it can at
- * worst send it to the slow path, which pins and fails cleanly. */
+ * Neither path pins the handle per call (two atomic read-modify-writes
+ * would cost as much as a call through libffi): each thread keeps its
+ * pins in a small cache (the pin cache, below), and a call that hits it
+ * costs a few plain loads. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -346,16 +345,23 @@ weft__ffn *weft__ffn_pin(weft_handle h, const char *what) {
  * handles it called, each entry holding one pin.  A hit costs a few
  * plain loads and the check that the handle was not closed since (the
  * close op sets the function's `closed`; the pin keeps it alive to be
- * looked at).  A closed entry lets its pin go the next time the thread looks at
- * it: on a hit of that entry, on any miss (which sweeps the whole
- * cache), or when the thread exits.  So a closed function's memory (its
- * cif, a few hundred bytes) can outlive weft_close until every thread
- * that called it calls again or exits; nothing else is held (no
- * descriptor, no library: a function does not keep its library). */
+ * looked at).  A closed entry lets its pin go the next time the thread
+ * looks at it: on a hit of that entry, on any miss (which sweeps the
+ * whole cache), or when the thread exits.  So a closed function's memory
+ * (its cif, a few hundred bytes) can outlive weft_close until every
+ * thread that called it calls again or exits; nothing else is held (no
+ * descriptor, no library: a function does not keep its library).
+ *
+ * A call can nest in another on the same thread (the C function calls a
+ * closure whose handler calls weft_ffi_call): `depth` counts the calls
+ * in progress, and while one is, no entry lets its pin go (an outer call
+ * may be using it, and another thread may have closed it meanwhile); a
+ * nested call that needs an occupied entry pins for itself instead. */
 
 #define TC_SIZE 64
 
 typedef struct tcache {
+  unsigned depth; /* calls in progress on this thread */
   struct {
     weft_handle h;
     weft__ffn *f;
@@ -403,8 +409,6 @@ static tcache *tc_make(void) {
   return c;
 }
 
-/* Pin fn into the cache (or, with no cache, set *pinned so the caller
- * unpins).  NULL with WEFT_EBADHANDLE recorded for a bad handle. */
 /* Pin fn into the cache; NULL with WEFT_EBADHANDLE recorded for a bad
  * handle, and with *pinned set (no cache: the caller unpins) when this
  * thread has no cache and cannot make one. */
@@ -413,17 +417,19 @@ static weft__ffn *tc_fill(weft_handle fn, int *pinned) {
   weft__ffn *f = weft__handle_pin(fn, WEFT_KIND_FFI_FUNCTION, "ffi_call");
   if (f == NULL)
     return NULL;
-  if (c == NULL) {
+  unsigned i = (unsigned)fn & (TC_SIZE - 1);
+  if (c == NULL || (c->depth > 0 && c->e[i].h != 0)) {
     *pinned = 1;
     return f;
   }
-  for (unsigned i = 0; i < TC_SIZE; i++)
-    if (c->e[i].h != 0 &&
-        atomic_load_explicit(&c->e[i].f->closed, memory_order_relaxed))
+  if (c->depth == 0) {
+    for (unsigned k = 0; k < TC_SIZE; k++)
+      if (c->e[k].h != 0 &&
+          atomic_load_explicit(&c->e[k].f->closed, memory_order_relaxed))
+        tc_release(c, k);
+    if (c->e[i].h != 0)
       tc_release(c, i);
-  unsigned i = (unsigned)fn & (TC_SIZE - 1);
-  if (c->e[i].h != 0)
-    tc_release(c, i);
+  }
   c->e[i].h = fn;
   c->e[i].f = f;
   return f;
@@ -431,8 +437,7 @@ static weft__ffn *tc_fill(weft_handle fn, int *pinned) {
 
 /* The function behind fn from this thread's cache, or NULL when the cache
  * does not hold it (open): weft_ffi_call then takes call_miss. */
-static inline weft__ffn *tc_hit(weft_handle fn) {
-  tcache *c = tc;
+static inline weft__ffn *tc_hit(tcache *c, weft_handle fn) {
   if (c == NULL)
     return NULL;
   unsigned i = (unsigned)fn & (TC_SIZE - 1);
@@ -440,8 +445,9 @@ static inline weft__ffn *tc_hit(weft_handle fn) {
   if (c->e[i].h != fn || f == NULL) /* an empty entry has h 0, f NULL */
     return NULL;
   if (atomic_load_explicit(&f->closed, memory_order_relaxed)) {
-    tc_release(c, i);
-    return NULL;
+    if (c->depth == 0)
+      tc_release(c, i);
+    return NULL; /* call_miss fails to pin it: WEFT_EBADHANDLE */
   }
   return f;
 }
@@ -905,7 +911,7 @@ call_with(const weft__ffn *f, void *ret, void **args) {
     return call_refused(f, args);
 #if FAST_PATH
   if (f->flags & WEFT_FFI_CALL_FAST)
-    return fast_call(f, ret, args); /* a tail call: no frame here */
+    return fast_call(f, ret, args);
 #endif
   if (f->lean) {
     /* A scalar result, no errno, no struct argument: libffi writes the
@@ -931,17 +937,26 @@ static __attribute__((noinline)) weft_status call_miss(weft_handle fn,
   const weft__ffn *f = tc_fill(fn, &pinned);
   if (f == NULL)
     return WEFT__PIN_FAILED;
+  tcache *c = tc;
+  if (c != NULL)
+    c->depth++;
   weft_status st = call_with(f, ret, args);
-  if (pinned) /* no cache for this thread (out of memory) */
+  if (c != NULL)
+    c->depth--;
+  if (pinned) /* a pin of its own: no cache, or a nested call's */
     weft__handle_unpin(fn);
   return st;
 }
 
 WEFT_API weft_status weft_ffi_call(weft_handle fn, void *ret, void **args) {
-  const weft__ffn *f = tc_hit(fn);
+  tcache *c = tc;
+  const weft__ffn *f = tc_hit(c, fn);
   if (__builtin_expect(f == NULL, 0))
     return call_miss(fn, ret, args);
-  return call_with(f, ret, args);
+  c->depth++;
+  weft_status st = call_with(f, ret, args);
+  c->depth--;
+  return st;
 }
 
 /* ---- queries ---- */

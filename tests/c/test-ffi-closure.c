@@ -878,6 +878,75 @@ static void test_bad_input(void) {
   weft_close(s);
 }
 
+/* ---- a call that nests in another ---------------------------------------
+ * The handler of qsort's comparator closes the very function that is
+ * calling qsort (through weft, fast path or libffi), then makes 80 calls
+ * through 80 other functions, which miss this thread's pin cache and would
+ * sweep it: the outer call must keep its function until it returns (under
+ * ASan a use after free shows), and only then does the handle go. */
+
+struct nested {
+  weft_handle outer;
+  weft_handle others[80];
+  int closed, wrong;
+  long calls;
+};
+
+static void h_nested(void *arg, void *ret, void **args) {
+  struct nested *n = arg;
+  const int *a, *b;
+  memcpy(&a, args[0], sizeof a);
+  memcpy(&b, args[1], sizeof b);
+  if (n->calls++ == 0) {
+    n->closed = weft_close(n->outer) == 0;
+    for (int k = 0; k < 80; k++) {
+      int x = k, r = -1;
+      void *xa[] = {&x};
+      if (weft_ffi_call(n->others[k], &r, xa) != 0 || r != k)
+        n->wrong++;
+    }
+    /* The closed function itself, from inside its own call. */
+    if (weft_ffi_call(n->outer, NULL, NULL) != WEFT_EBADHANDLE)
+      n->wrong++;
+  }
+  int r = *a < *b ? -1 : *a > *b;
+  memcpy(ret, &r, sizeof r);
+}
+
+static void test_nested(void) {
+  weft_handle P = ty("void*"), Z = ty("size_t"), I = ty("int");
+  for (int libffi = 0; libffi < 2; libffi++) {
+    struct nested n = {0};
+    void *p = NULL;
+    weft_handle c = closure(sig(0, I, 2, P, P), h_nested, &n, &p);
+    weft_handle qargs[] = {P, Z, Z, P};
+    int flags = libffi ? WEFT_FFI_CALL_LIBFFI : 0;
+    weft_ffi_function_new(sym("ft_qsort"), 0, qargs, 4, 0, 0, flags, &n.outer);
+    for (int k = 0; k < 80; k++)
+      weft_ffi_function_new(sym("ft_id_i"), I, &I, 1, 0, 0, flags,
+                            &n.others[k]);
+    int v[64];
+    for (int k = 0; k < 64; k++)
+      v[k] = (k * 37) % 64;
+    void *base = v;
+    size_t count = 64, size = sizeof v[0];
+    void *av[] = {&base, &count, &size, &p};
+    weft_status st = weft_ffi_call(n.outer, NULL, av);
+    int sorted = 1;
+    for (int k = 1; k < 64; k++)
+      sorted = sorted && v[k - 1] <= v[k];
+    ok(st == 0 && sorted && n.closed && n.wrong == 0,
+       "%s: a handler closes the calling function and calls 80 others: "
+       "status %d, sorted %d, closed %d, %d wrong",
+       libffi ? "libffi path" : "fast path", st, sorted, n.closed, n.wrong);
+    ok(weft_ffi_call(n.outer, NULL, av) == WEFT_EBADHANDLE,
+       "afterwards the closed function is WEFT_EBADHANDLE");
+    for (int k = 0; k < 80; k++)
+      weft_close(n.others[k]);
+    weft_close(c);
+  }
+}
+
 int main(int argc, char **argv) {
   fft_open();
   if (argc > 1 && strcmp(argv[1], "late-call") == 0)
@@ -891,6 +960,7 @@ int main(int argc, char **argv) {
   test_odd_registers();
   test_threads();
   test_close_while_inside();
+  test_nested();
   test_many_closures();
   test_close();
   test_late_call();
