@@ -1643,7 +1643,10 @@ static int cdata_add(lua_State *L) {
   ctype *e = lua_touserdata(L, -1);
   size_t es = e->kind == WEFT_FFI_KIND_VOID ? 1 : e->size;
   lua_pop(L, 1);
-  push_ref_cdata(L, pt, (char *)c->p + n * (lua_Integer)es, 1, pi, 0);
+  /* As integers: C has no arithmetic on NULL (a NULL pointer plus n is
+   * still a pointer value in Lua, as in LuaJIT). */
+  void *q = (void *)((uintptr_t)c->p + (uintptr_t)(n * (lua_Integer)es));
+  push_ref_cdata(L, pt, q, 1, pi, 0);
   return 1;
 }
 
@@ -1663,7 +1666,8 @@ static int cdata_sub(lua_State *L) {
       if (e->kind != WEFT_FFI_KIND_VOID && e->size > 0)
         es = e->size;
     }
-    lua_pushinteger(L, ((char *)a->p - (char *)b->p) / (ptrdiff_t)es);
+    lua_pushinteger(L, (lua_Integer)((intptr_t)a->p - (intptr_t)b->p) /
+                           (lua_Integer)es);
     return 1;
   }
   lua_Integer n = luaL_checkinteger(L, 2);

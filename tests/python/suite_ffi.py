@@ -771,10 +771,13 @@ class Callbacks(unittest.TestCase):
 
     def test_a_callback_called_from_a_thread_libc_starts(self):
         START = CFUNCTYPE(c_void_p, c_void_p)
-        pthread_create = self.libc["pthread_create"]
+        # From the process's namespace, as a C program would call them: a
+        # sanitizer's runtime, when preloaded, must see the thread start
+        # and end (libc's own, looked up in libc, bypass it).
+        pthread_create = CDLL(None)["pthread_create"]
         pthread_create.argtypes = [POINTER(c_ulong), c_void_p, START,
                                    c_void_p]
-        pthread_join = self.libc["pthread_join"]
+        pthread_join = CDLL(None)["pthread_join"]
         pthread_join.argtypes = [c_ulong, POINTER(c_void_p)]
         seen = []
 
@@ -793,10 +796,13 @@ class Callbacks(unittest.TestCase):
 
     def test_callbacks_from_many_threads_at_once(self):
         START = CFUNCTYPE(c_void_p, c_void_p)
-        pthread_create = self.libc["pthread_create"]
+        # From the process's namespace, as a C program would call them: a
+        # sanitizer's runtime, when preloaded, must see the thread start
+        # and end (libc's own, looked up in libc, bypass it).
+        pthread_create = CDLL(None)["pthread_create"]
         pthread_create.argtypes = [POINTER(c_ulong), c_void_p, START,
                                    c_void_p]
-        pthread_join = self.libc["pthread_join"]
+        pthread_join = CDLL(None)["pthread_join"]
         pthread_join.argtypes = [c_ulong, c_void_p]
         lock = threading.Lock()
         total = []
