@@ -201,10 +201,25 @@ def run_child(what):
     return json.loads(p.stdout)
 
 
+def package_path():
+    """The package's directories in the source and build trees (as
+    python-bench.py finds them: make passes top_srcdir and top_builddir)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    srcdir = os.environ.get("top_srcdir") or os.path.dirname(here)
+    builddir = os.environ.get("top_builddir") or os.getcwd()
+    return [os.path.join(srcdir, "bindings", "python"),
+            os.path.join(builddir, "bindings", "python")]
+
+
 def main():
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    sys.path[:0] = package_path()
     if sys.argv[1:2] == ["--child"]:
         print(json.dumps(child(sys.argv[2])))
         return
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        package_path() + [p for p in [os.environ.get("PYTHONPATH")] if p])
     results = [run_child("stdlib"), run_child("swig"), run_child("ctypes")]
     base = results[0]["ctypes CDLL"]
     print("python ffi bench (%s; ns/call, best of %d, loop included)"
