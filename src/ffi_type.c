@@ -3,6 +3,7 @@
  * descriptions.  The layout rules are in docs/ffi.md. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1293,14 +1294,94 @@ static void store_order(unsigned char *p, size_t n, int big, u128 v) {
     p[big ? n - 1 - i : i] = (unsigned char)(v >> (8 * i));
 }
 
+/* ---- the accessors' per-thread cache ----
+ *
+ * A field read or write pins its struct handle: two atomic read-modify-
+ * writes, several times the cost of the access itself.  So each thread
+ * keeps the structs it accessed in a small direct-mapped cache of (handle,
+ * type) entries, each holding a reference to the type (which keeps the
+ * immutable, finished struct alive); a hit checks with one load
+ * (weft__handle_peek) that the handle is still open and still stands for
+ * that type.  A closed handle is a miss, and the miss pins, which fails
+ * with WEFT_EBADHANDLE as always.  An entry's reference goes when the
+ * entry is reused or the thread exits, so a struct can outlive its last
+ * handle that long (memory only). */
+
+#define SC_SIZE 32
+
+typedef struct scache {
+  struct {
+    weft_handle h;
+    weft__ftype *t;
+  } e[SC_SIZE];
+} scache;
+
+static __thread scache *sc __attribute__((tls_model("initial-exec")));
+static pthread_key_t sc_key;
+static int sc_key_ok;
+static pthread_once_t sc_once = PTHREAD_ONCE_INIT;
+
+static void sc_destroy(void *arg) {
+  scache *c = arg;
+  if (sc == c)
+    sc = NULL;
+  for (unsigned i = 0; i < SC_SIZE; i++)
+    if (c->e[i].t != NULL)
+      weft__ftype_unref(c->e[i].t);
+  free(c);
+}
+
+static void sc_key_make(void) {
+  sc_key_ok = pthread_key_create(&sc_key, sc_destroy) == 0;
+}
+
+static scache *sc_make(void) {
+  pthread_once(&sc_once, sc_key_make);
+  scache *c = sc_key_ok ? calloc(1, sizeof *c) : NULL;
+  if (c != NULL && pthread_setspecific(sc_key, c) != 0) {
+    free(c);
+    c = NULL;
+  }
+  sc = c;
+  return c;
+}
+
+/* The finished struct behind st, alive until this thread's next accessor
+ * call (cached), or pinned (*pinned set: the caller unpins); NULL with the
+ * status in *rc. */
+static weft__ftype *struct_use(weft_handle st, int *pinned, weft_status *rc,
+                               const char *what) {
+  scache *c = sc;
+  unsigned i = (unsigned)st & (SC_SIZE - 1);
+  if (c != NULL && c->e[i].h == st && st != 0 &&
+      weft__handle_peek(st, WEFT_KIND_FFI_TYPE) == c->e[i].t)
+    return c->e[i].t;
+  weft__ftype *s = pin_struct(st, what, rc);
+  if (s == NULL)
+    return NULL;
+  if (c == NULL)
+    c = sc_make();
+  if (c == NULL) {
+    *pinned = 1;
+    return s;
+  }
+  weft__ftype_ref(s);
+  if (c->e[i].t != NULL)
+    weft__ftype_unref(c->e[i].t);
+  c->e[i].h = st;
+  c->e[i].t = s;
+  weft__handle_unpin(st);
+  return s;
+}
+
 /* The scalar field `index` of a finished struct, pinned; NULL with the
  * status in *rc.  want_float: the field must be floating (else integer,
  * pointer or bool). */
 static weft__ffield *scalar_field(weft_handle st, size_t index,
                                   const void *address, int want_float,
-                                  weft__ftype **sp, weft_status *rc,
-                                  const char *what) {
-  weft__ftype *s = pin_struct(st, what, rc);
+                                  weft__ftype **sp, int *pinned,
+                                  weft_status *rc, const char *what) {
+  weft__ftype *s = struct_use(st, pinned, rc, what);
   if (s == NULL)
     return NULL;
   weft__ffield *f = address != NULL ? field_at(s, index, what) : NULL;
@@ -1329,7 +1410,8 @@ static weft__ffield *scalar_field(weft_handle st, size_t index,
       return f;
     }
   }
-  weft__handle_unpin(st);
+  if (*pinned)
+    weft__handle_unpin(st);
   return NULL;
 }
 
@@ -1352,7 +1434,8 @@ WEFT_API weft_status weft_ffi_struct_get_int(weft_handle st, size_t index,
   WEFT__CHECK_PTR(value, what);
   weft__ftype *s;
   weft_status rc = 0;
-  weft__ffield *f = scalar_field(st, index, address, 0, &s, &rc, what);
+  int pinned = 0;
+  weft__ffield *f = scalar_field(st, index, address, 0, &s, &pinned, &rc, what);
   if (f == NULL)
     return rc;
   int big = (s->flags & WEFT_FFI_BIG_ENDIAN) != 0;
@@ -1364,7 +1447,8 @@ WEFT_API weft_status weft_ffi_struct_get_int(weft_handle st, size_t index,
     u128 unit = load_order(p, f->unit, big);
     *value = extend(f->type, unit >> f->bit_offset, f->bits);
   }
-  weft__handle_unpin(st);
+  if (pinned)
+    weft__handle_unpin(st);
   return 0;
 }
 
@@ -1373,7 +1457,8 @@ WEFT_API weft_status weft_ffi_struct_set_int(weft_handle st, size_t index,
   static const char what[] = "ffi_struct_set_int";
   weft__ftype *s;
   weft_status rc = 0;
-  weft__ffield *f = scalar_field(st, index, address, 0, &s, &rc, what);
+  int pinned = 0;
+  weft__ffield *f = scalar_field(st, index, address, 0, &s, &pinned, &rc, what);
   if (f == NULL)
     return rc;
   int big = (s->flags & WEFT_FFI_BIG_ENDIAN) != 0;
@@ -1389,7 +1474,8 @@ WEFT_API weft_status weft_ffi_struct_set_int(weft_handle st, size_t index,
     unit = (unit & ~mask) | ((v << f->bit_offset) & mask);
     store_order(p, f->unit, big, unit);
   }
-  weft__handle_unpin(st);
+  if (pinned)
+    weft__handle_unpin(st);
   return 0;
 }
 
@@ -1400,7 +1486,8 @@ WEFT_API weft_status weft_ffi_struct_get_double(weft_handle st, size_t index,
   WEFT__CHECK_PTR(value, what);
   weft__ftype *s;
   weft_status rc = 0;
-  weft__ffield *f = scalar_field(st, index, address, 1, &s, &rc, what);
+  int pinned = 0;
+  weft__ffield *f = scalar_field(st, index, address, 1, &s, &pinned, &rc, what);
   if (f == NULL)
     return rc;
   unsigned char b[sizeof(long double)];
@@ -1426,7 +1513,8 @@ WEFT_API weft_status weft_ffi_struct_get_double(weft_handle st, size_t index,
     memcpy(&x, b, n);
     *value = (double)x;
   }
-  weft__handle_unpin(st);
+  if (pinned)
+    weft__handle_unpin(st);
   return 0;
 }
 
@@ -1435,7 +1523,8 @@ WEFT_API weft_status weft_ffi_struct_set_double(weft_handle st, size_t index,
   static const char what[] = "ffi_struct_set_double";
   weft__ftype *s;
   weft_status rc = 0;
-  weft__ffield *f = scalar_field(st, index, address, 1, &s, &rc, what);
+  int pinned = 0;
+  weft__ffield *f = scalar_field(st, index, address, 1, &s, &pinned, &rc, what);
   if (f == NULL)
     return rc;
   unsigned char b[sizeof(long double)];
@@ -1458,7 +1547,8 @@ WEFT_API weft_status weft_ffi_struct_set_double(weft_handle st, size_t index,
       b[n - 1 - i] = t;
     }
   memcpy((unsigned char *)address + f->offset, b, n);
-  weft__handle_unpin(st);
+  if (pinned)
+    weft__handle_unpin(st);
   return 0;
 }
 

@@ -154,15 +154,31 @@ void *weft__handle_pin_any(weft_handle h, uint64_t kind_mask, int *kind_out,
       return NULL;
     }
     if ((w & PINS_MASK) == PINS_MASK) { /* one more would carry into LIVE */
-      weft__error(WEFT__PIN_FAILED, EAGAIN, "%s: handle %lld has too many "
-                  "concurrent users", what, (long long)h);
+      weft__error(WEFT__PIN_FAILED, EAGAIN,
+                  "%s: handle %lld has too many "
+                  "concurrent users",
+                  what, (long long)h);
       return NULL;
     }
-    if (atomic_compare_exchange_weak_explicit(&s->word, &w, w + 1,
-                                              memory_order_acquire,
-                                              memory_order_relaxed))
+    if (atomic_compare_exchange_weak_explicit(
+            &s->word, &w, w + 1, memory_order_acquire, memory_order_relaxed))
       return atomic_load_explicit(&s->obj, memory_order_relaxed);
   }
+}
+
+void *weft__handle_peek(weft_handle h, int kind) {
+  uint32_t gen, index;
+  int k;
+  if (!weft__handle_split(h, &gen, &k, &index) || k != kind ||
+      kinds[k] == NULL || kinds[k]->custom_close != NULL)
+    return NULL;
+  slot *s = weft__slab_at(&slabs[k], index);
+  if (s == NULL)
+    return NULL;
+  uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+  if ((uint32_t)(w >> GEN_SHIFT) != gen || !(w & LIVE) || (w & CLOSING))
+    return NULL;
+  return atomic_load_explicit(&s->obj, memory_order_relaxed);
 }
 
 void *weft__handle_pin(weft_handle h, int kind, const char *what) {
@@ -300,8 +316,8 @@ static void atfork_child(void) {
       slot *s = weft__slab_at(&slabs[k], i);
       uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
       if (w & LIVE)
-        kinds[k]->atfork_child(atomic_load_explicit(&s->obj,
-                                                    memory_order_relaxed));
+        kinds[k]->atfork_child(
+            atomic_load_explicit(&s->obj, memory_order_relaxed));
     }
   }
 }

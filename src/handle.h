@@ -77,9 +77,11 @@ typedef struct weft__slab {
   uint32_t nfree, free_cap;
 } weft__slab;
 
-#define WEFT__SLAB_INIT(type, init)                                          \
-  {.elem_size = sizeof(type), .init_elem = (init),                        \
-   .mu = PTHREAD_MUTEX_INITIALIZER}
+#define WEFT__SLAB_INIT(type, init)                                            \
+  {                                                                            \
+    .elem_size = sizeof(type), .init_elem = (init),                            \
+    .mu = PTHREAD_MUTEX_INITIALIZER                                            \
+  }
 
 /* The element at index, or NULL if its chunk was never allocated.
  * Lock-free; the memory stays valid for the life of the process.  Pass
@@ -150,6 +152,13 @@ void *weft__handle_pin(weft_handle h, int kind, const char *what);
  * *kind_out (may be NULL) receives the handle's kind. */
 void *weft__handle_pin_any(weft_handle h, uint64_t kind_mask, int *kind_out,
                            const char *what);
+
+/* The object of h if h is an open handle of `kind` now, else NULL; no pin
+ * is taken and no error recorded.  For a caller that keeps the object
+ * alive by other means (a reference of its own) and only needs to know
+ * that the handle still stands for it: one load, no atomic
+ * read-modify-write (the ffi field accessors' per-thread cache). */
+void *weft__handle_peek(weft_handle h, int kind);
 
 /* Drop a pin; the last pin on a closed handle destroys the object. */
 void weft__handle_unpin(weft_handle h);

@@ -1236,6 +1236,42 @@ static void test_fields(void) {
   weft_close(closed);
   is(weft_ffi_struct_get_int(closed, 0, &m, &got), WEFT_EBADHANDLE,
      "closed struct: WEFT_EBADHANDLE");
+  /* The accessors keep a per-thread cache of the structs they used: a
+   * handle closed after a read is still refused, and a new handle in the
+   * same slot (the next generation) is its own struct. */
+  weft_handle cached = bf_type();
+  memset(&m, 0, sizeof m);
+  m.a = -2;
+  ok(weft_ffi_struct_get_int(cached, 0, &m, &got) == 0 && got == -2,
+     "a struct read once (now in this thread's cache)");
+  weft_close(cached);
+  is(weft_ffi_struct_get_int(cached, 0, &m, &got), WEFT_EBADHANDLE,
+     "closed after it was cached: get_int WEFT_EBADHANDLE");
+  is(weft_ffi_struct_set_double(cached, 6, &m, 1.0), WEFT_EBADHANDLE,
+     "and set_double WEFT_EBADHANDLE");
+  weft_handle next = 0, i32 = ty("int");
+  weft_ffi_struct_new(0, 0, 0, &next);
+  weft_ffi_struct_add(next, "only", i32, -1);
+  weft_ffi_struct_finish(next);
+  int only = 77;
+  ok(weft_ffi_struct_get_int(next, 0, &only, &got) == 0 && got == 77 &&
+         weft_ffi_struct_get_int(next, 1, &only, &got) == -ENOENT,
+     "a new struct after the close is its own (one field, 77)");
+  weft_close(next);
+  int all_right = 1;
+  for (int k = 0; k < 100; k++) { /* more than the cache holds */
+    weft_handle t = 0;
+    weft_ffi_struct_new(0, 0, 0, &t);
+    weft_ffi_struct_add(t, "pad", i32, -1);
+    weft_ffi_struct_add(t, "v", i32, -1);
+    weft_ffi_struct_finish(t);
+    int two[2] = {0, 0};
+    all_right = all_right && weft_ffi_struct_set_int(t, 1, two, k) == 0 &&
+                two[1] == k && weft_ffi_struct_get_int(t, 1, two, &got) == 0 &&
+                got == k;
+    weft_close(t);
+  }
+  ok(all_right, "100 structs in turn through the cache, each its own");
 
   /* A union's fields. */
   weft_handle u = ft_type("ufd");
