@@ -74,6 +74,7 @@ if backend == "swig":
     buffer_address = _sw.ffi_buffer_address
     read_through = _sw.ffi_read_through
     closure_new = _sw.ffi_closure_new_py
+    setup = _sw.ffi_setup
     closure_address = lib.ffi_closure_address
     function_new = lib.ffi_function_new
     errno_get = lib.ffi_errno_get
@@ -104,6 +105,7 @@ else:
                               struct_set_double, read_int, write_int,
                               read_double, write_double, memmove, memset,
                               string_at, FuncBase, read_through)
+    setup = None  # the SWIG module's C shortcuts (ffi_setup): none here
 
 __all__ = ["call", "FuncBase", "buffer_address", "closure_new",
            "closure_address", "closure_forget", "function_new", "errno_get",

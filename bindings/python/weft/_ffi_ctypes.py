@@ -367,7 +367,7 @@ class FuncBase(object):
     """The base of weft.ctypes' function objects (the SWIG module's is in
     C): a call through the prepared function _h by its code string _fast,
     _call_converted when the codes decline, _post on the result."""
-    __slots__ = ("_h", "_fast", "_post")
+    __slots__ = ("_h", "_fast", "_post", "_cplans")
 
     def __call__(self, *args):
         codes = self._fast

@@ -689,7 +689,7 @@ class _Pointer(_CData, metaclass=_PointerMeta):
             raise ValueError("NULL pointer access")
         return p + index * _type_size(self._type_)
 
-    def __getitem__(self, index):
+    def _getitem(self, index):
         if index.__class__ is int:
             t = self._type_
             if t._wread_:
@@ -700,6 +700,10 @@ class _Pointer(_CData, metaclass=_PointerMeta):
                 raise ValueError("slice stop is required")
             return [self[i] for i in range(*index.indices(index.stop))]
         return _get_item(self._type_, self._item_address(index), self)
+
+    # the SWIG backend's is C (_ffi.setup, below CFuncPtr): p[i] of a
+    # POINTER(T) of a plain fundamental by the class's _wthrough_
+    __getitem__ = _getitem
 
     def __setitem__(self, index, value):
         _set_item(self._type_, self._item_address(index), value, self)
@@ -723,8 +727,10 @@ def POINTER(cls):
         return p
     if not isinstance(cls, _CDataMeta) or cls._wt_ is None:
         raise TypeError("must be a ctypes type")
-    p = _PointerMeta("LP_" + cls.__name__, (_Pointer,),
-                     {"__slots__": (), "_type_": cls})
+    ns = {"__slots__": (), "_type_": cls}
+    if cls._wread_:
+        ns["_wthrough_"] = cls._wcodeord_ + 256 * cls._wsize_
+    p = _PointerMeta("LP_" + cls.__name__, (_Pointer,), ns)
     p._wt_ = _ffi.pointer_new(cls._wt_)
     _set_size(p, p._wt_)
     _POINTERS[cls] = p
@@ -1503,6 +1509,7 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
         self._h = 0
         self._fast = None
         self._post = None
+        self._cplans = None
         self._shapes = {}
         self._dll = None
         self._closure = None
@@ -1598,6 +1605,7 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
             self._fast = None
             self._shapes = {}
             self.__dict__.pop("_plans", None)
+            self._cplans = None
         for h in old:
             if h:
                 try:
@@ -1814,11 +1822,21 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
                     ~_ffi.MODE_STRICT).encode() + codes[2:]
         plan = (h, codes, steps)
         if cachable:
+            # the plan as FuncBase's C carries it out (the SWIG backend):
+            # one kind per argument, if none needs from_param
+            kinds = bytearray(b"0" * len(args))
+            for i, kind, _ in steps:
+                kinds[i] = kind + 48
+            cplan = None if codes[:1] == b"X" or b"1" in kinds or \
+                b"3" in kinds else (h, codes, bytes(kinds))
             with _prepare_mu:
                 plans = self.__dict__.get("_plans")
                 if plans is None or len(plans) >= _PLANS_MAX:
                     plans = self.__dict__["_plans"] = {}
+                    self._cplans = {}
                 plans[key] = plan
+                if cplan is not None and self._cplans is not None:
+                    self._cplans[key] = cplan
         return plan, args
 
     def _convert(self, i, t, a, keep):
@@ -2065,6 +2083,9 @@ def _functype(restype, argtypes, flags):
 
 CFuncPtr._wt_ = _code_handle("P")
 _set_size(CFuncPtr, CFuncPtr._wt_)
+if _ffi.setup is not None:
+    _Pointer.__getitem__ = _ffi.setup(_CData, CFuncPtr, _Pointer,
+                                      _Pointer._getitem)
 
 # ---------------------------------------------------------------------------
 # Libraries
