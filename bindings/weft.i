@@ -1800,8 +1800,8 @@ static PyObject *weft_py_fn_planned(weft_py_fn *self, PyObject *args) {
     if ((key = PyTuple_New(n)) == NULL)
       return NULL;
     for (i = 0; i < n; i++)
-      PyTuple_SET_ITEM(key, i,
-                       Py_NewRef((PyObject *)Py_TYPE(PyTuple_GET_ITEM(args, i))));
+      PyTuple_SET_ITEM(
+          key, i, Py_NewRef((PyObject *)Py_TYPE(PyTuple_GET_ITEM(args, i))));
     plan = PyDict_GetItemWithError(plans, key);
     if (plan == NULL || !PyTuple_CheckExact(plan) ||
         PyTuple_GET_SIZE(plan) != 3 ||
@@ -1841,7 +1841,8 @@ static PyObject *weft_py_fn_planned(weft_py_fn *self, PyObject *args) {
       break;
     case WEFT_PY_PLAN_INT:
       (void)PyLong_AsLongLongAndOverflow(o, &overflow);
-      if (overflow > 0 && PyLong_AsUnsignedLongLong(o) == (unsigned long long)-1 &&
+      if (overflow > 0 &&
+          PyLong_AsUnsignedLongLong(o) == (unsigned long long)-1 &&
           PyErr_Occurred())
         overflow = -1;
       if (overflow < 0 || PyErr_Occurred()) {
@@ -1853,7 +1854,8 @@ static PyObject *weft_py_fn_planned(weft_py_fn *self, PyObject *args) {
       break;
     case WEFT_PY_PLAN_ADDRESS:
     case WEFT_PY_PLAN_POINTER:
-      if ((a = weft_py_slot(o, WEFT_PY_SLOT_ADDR)) == NULL || !PyLong_Check(a)) {
+      if ((a = weft_py_slot(o, WEFT_PY_SLOT_ADDR)) == NULL ||
+          !PyLong_Check(a)) {
         result = Py_NewRef(Py_NotImplemented);
         goto out;
       }
@@ -2258,8 +2260,7 @@ static PyObject *weft_py_pointer_getitem(PyObject *self, PyObject *index) {
     void *address = PyLong_AsVoidPtr(addr);
     if (overflow == 0 && spec > 0 && !PyErr_Occurred() &&
         i > -(PY_SSIZE_T_MAX / 64) && i < PY_SSIZE_T_MAX / 64)
-      return weft_py_read_through(address, (Py_ssize_t)(i * size),
-                                  spec & 0xff);
+      return weft_py_read_through(address, (Py_ssize_t)(i * size), spec & 0xff);
     PyErr_Clear();
   }
   if (PyErr_Occurred())
@@ -2281,8 +2282,7 @@ static PyObject *weft_py_ffi_setup(PyObject *self, PyObject *args) {
   PyObject *cdata, *funcptr, *pointer, *slow;
   Py_ssize_t cslots[WEFT_PY_SLOTS + 1], fslots[WEFT_PY_SLOTS + 1];
   if (!PyArg_ParseTuple(args, "O!O!O!O:ffi_setup", &PyType_Type, &cdata,
-                        &PyType_Type, &funcptr, &PyType_Type, &pointer,
-                        &slow))
+                        &PyType_Type, &funcptr, &PyType_Type, &pointer, &slow))
     return NULL;
   if (!PyType_IsSubtype((PyTypeObject *)pointer, (PyTypeObject *)cdata) ||
       !PyCallable_Check(slow)) {

@@ -138,6 +138,8 @@ def write_double(address, offset, code, value):
 def read_through(address, offset, code):
     """The scalar of code at offset from the pointer stored at address
     (the SWIG module's ffi_read_through)."""
+    if not -(1 << 63) <= offset < (1 << 63):  # ctypes' c_ssize_t wraps
+        raise OverflowError("offset out of range: %d" % offset)
     p = read_int(address, 0, 80) & ((1 << 64) - 1)
     if not p:
         raise ValueError("NULL pointer access")
