@@ -2027,15 +2027,37 @@ static PyObject *weft_py_ffi_view(PyTypeObject *cls, PyObject *address) {
   return obj;
 }
 
+/* Can a view that a callback's callable was given and did not keep (its
+ * reference count is 1) serve the closure's next call?  If nothing else
+ * can reach it (no weak reference) and its other slots are None again,
+ * as a new view's are: a pointer's contents set by the callable are
+ * dropped here, as they would be with the view. */
+static int weft_py_ffi_reusable(PyObject *o) {
+  PyTypeObject *t = Py_TYPE(o);
+  if (Py_REFCNT(o) != 1 || weft_py_cdata_type == NULL ||
+      !PyType_IsSubtype(t, weft_py_cdata_type) || t->tp_dictoffset != 0 ||
+      (t->tp_weaklistoffset > 0 &&
+       *(PyObject **)((char *)o + t->tp_weaklistoffset) != NULL))
+    return 0;
+  for (int k = WEFT_PY_SLOT_BUF; k <= WEFT_PY_SLOTS; k++) {
+    PyObject **slot = (PyObject **)((char *)o + weft_py_cdata_slots[k]);
+    if (*slot != Py_None)
+      Py_XSETREF(*slot, Py_NewRef(Py_None));
+  }
+  return Py_REFCNT(o) == 1; /* a dropped value's __del__ may have kept it */
+}
+
 /* A closure's handler for weft.ctypes: the cell is (callable, codes,
- * retsize) or (callable, codes, retsize, convs, after, rconv); C's
+ * retsize) or (callable, codes, retsize, convs, after, rconv, spare); C's
  * arguments become Python values by codes[1:] (then convs[i](value) where
  * convs[i] is not None, or a view of class convs[i] over the address
  * where it is a class), the callable's result (through rconv, if not
  * None) the C result by codes[0] (an X result from a bytes-like object of
  * retsize bytes).  An argument still referenced once the callable has
  * returned is given to after[i], if not None (a pointer over C's memory
- * then takes memory of its own).  It runs on whatever thread C calls
+ * then takes memory of its own); one that is not is kept in spare[i] for
+ * the next call, which sets its address (weft_py_ffi_reusable: nothing
+ * can tell it from a new view).  It runs on whatever thread C calls
  * from, taking the GIL (weft_py_enter).  An exception, in the callable
  * or in converting, goes to sys.unraisablehook and the result stays
  * zero, as in ctypes. */
@@ -2052,10 +2074,11 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
   const char *codes = PyBytes_AS_STRING(PyTuple_GET_ITEM(cell, 1));
   Py_ssize_t n = PyBytes_GET_SIZE(PyTuple_GET_ITEM(cell, 1)) - 1, i;
   size_t retsize = PyLong_AsSize_t(PyTuple_GET_ITEM(cell, 2));
-  int parts = PyTuple_GET_SIZE(cell) == 6;
+  int parts = PyTuple_GET_SIZE(cell) == 7;
   PyObject *convs = parts ? PyTuple_GET_ITEM(cell, 3) : Py_None;
   PyObject *after = parts ? PyTuple_GET_ITEM(cell, 4) : Py_None;
   PyObject *rconv = parts ? PyTuple_GET_ITEM(cell, 5) : Py_None;
+  PyObject *spare = parts ? PyTuple_GET_ITEM(cell, 6) : NULL;
   PyObject *stack[WEFT_PY_FFI_STACK];
   PyObject **values =
       n > WEFT_PY_FFI_STACK ? PyMem_Malloc((size_t)n * sizeof *values) : stack;
@@ -2068,9 +2091,19 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
     PyObject *v = weft_py_ffi_to_python(codes[i + 1], args[i]);
     PyObject *conv = convs != Py_None ? PyTuple_GET_ITEM(convs, i) : Py_None;
     if (v != NULL && conv != Py_None) {
-      PyObject *c = PyType_Check(conv)
-                        ? weft_py_ffi_view((PyTypeObject *)conv, v)
-                        : PyObject_CallOneArg(conv, v);
+      PyObject *c = NULL;
+      if (PyType_Check(conv) && spare != NULL &&
+          (c = PyList_GET_ITEM(spare, i)) != Py_None) {
+        /* the view an earlier call left: ours alone (the list's ref) */
+        PyList_SET_ITEM(spare, i, Py_NewRef(Py_None));
+        PyObject **slot =
+            (PyObject **)((char *)c + weft_py_cdata_slots[WEFT_PY_SLOT_ADDR]);
+        Py_XSETREF(*slot, v);
+        values[i] = c;
+        continue;
+      }
+      c = PyType_Check(conv) ? weft_py_ffi_view((PyTypeObject *)conv, v)
+                             : PyObject_CallOneArg(conv, v);
       Py_DECREF(v);
       v = c;
     }
@@ -2089,6 +2122,13 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
           PyErr_WriteUnraisable(f);
         Py_XDECREF(d);
         PyErr_Restore(et, ev, tb);
+      } else if (f != Py_None && spare != NULL &&
+                 weft_py_ffi_reusable(values[k]) &&
+                 PyList_GET_ITEM(spare, k) == Py_None) {
+        /* nothing kept it: the next call reuses it (as a new view) */
+        PyList_SET_ITEM(spare, k, values[k]);
+        Py_DECREF(Py_None);
+        values[k] = NULL;
       }
     }
   }
@@ -2117,11 +2157,19 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
   }
   Py_XDECREF(r);
   while (i-- > 0)
-    Py_DECREF(values[i]);
+    Py_XDECREF(values[i]);
   if (values != stack)
     PyMem_Free(values);
   Py_DECREF(cell);
   PyGILState_Release(gs);
+}
+
+/* A closure's spare views: a list of n Nones (or NULL, an error set). */
+static PyObject *weft_py_ffi_spares(Py_ssize_t n) {
+  PyObject *l = PyList_New(n);
+  for (Py_ssize_t i = 0; l != NULL && i < n; i++)
+    PyList_SET_ITEM(l, i, Py_NewRef(Py_None));
+  return l;
 }
 
 /* ffi_closure_new_py(signature, callable, codes, retsize[, convs, after,
@@ -2167,9 +2215,9 @@ static PyObject *weft_py_ffi_closure_new(PyObject *self, PyObject *args) {
     return NULL;
   }
   int parts = convs != Py_None || after != Py_None || rconv != Py_None;
-  PyObject *cell =
-      parts ? Py_BuildValue("(OOnOOO)", fn, codes, retsize, convs, after, rconv)
-            : Py_BuildValue("(OOn)", fn, codes, retsize);
+  PyObject *cell = parts ? Py_BuildValue("(OOnOOON)", fn, codes, retsize, convs,
+                                         after, rconv, weft_py_ffi_spares(n))
+                         : Py_BuildValue("(OOn)", fn, codes, retsize);
   if (cell == NULL)
     return NULL;
   /* registered before the closure exists: C can call it at once */

@@ -1045,6 +1045,28 @@ class Callbacks(unittest.TestCase):
         for p in kept:  # kept across the exception: memory of their own
             self.assertIn(p[0], (1, 2, 3))
 
+    def test_pointer_arguments_are_fresh_in_every_call(self):
+        # a view the callable did not keep may serve the next call (the
+        # SWIG backend): nothing may tell it from a new one
+        import weakref
+        CB = CFUNCTYPE(c_int, POINTER(c_int))
+        refs, states = [], []
+
+        def cb(p):
+            v = p[0]
+            states.append((p._objects, p._b_base_, p._b_buf_, v))
+            if v == 1:
+                refs.append(weakref.ref(p))
+            if v == 2:
+                p.contents = c_int(99)  # C's own argument, then dropped
+            return v
+        f = CB(cb)
+        for v in (1, 2, 3, 2, 1, 3):
+            self.assertEqual(f(pointer(c_int(v))), v)
+        self.assertEqual(states, [(None, None, None, v)
+                                  for v in (1, 2, 3, 2, 1, 3)])
+        self.assertEqual([r() for r in refs], [None, None])
+
     def test_a_callback_used_by_many_calls(self):
         CMP = CFUNCTYPE(c_int, POINTER(c_int), POINTER(c_int))
         qsort = self.libc["qsort"]
