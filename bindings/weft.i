@@ -2317,6 +2317,24 @@ static PyObject *weft_py_pointer_getitem(PyObject *self, PyObject *index) {
   return PyObject_Vectorcall(weft_py_pointer_slow, a, 2, NULL);
 }
 
+/* ffi_pointer_class(cls): p[i] of a POINTER(T) class with _wthrough_
+ * goes straight to weft_py_pointer_getitem (its mapping slot, without
+ * the lookup of __getitem__); assigning __getitem__ to the class later
+ * sets the slot again, as always. */
+static PyObject *weft_py_ffi_pointer_class(PyObject *self, PyObject *cls) {
+  (void)self;
+  PyTypeObject *t = (PyTypeObject *)cls;
+  if (!PyType_Check(cls) || !(t->tp_flags & Py_TPFLAGS_HEAPTYPE) ||
+      weft_py_cdata_type == NULL || !PyType_IsSubtype(t, weft_py_cdata_type) ||
+      t->tp_as_mapping != &((PyHeapTypeObject *)t)->as_mapping) {
+    PyErr_SetString(PyExc_TypeError,
+                    "ffi_pointer_class(cls): a weft.ctypes pointer class");
+    return NULL;
+  }
+  t->tp_as_mapping->mp_subscript = weft_py_pointer_getitem;
+  Py_RETURN_NONE;
+}
+
 static PyMethodDef weft_py_pointer_getitem_def = {
     "__getitem__", weft_py_pointer_getitem, METH_O,
     "p[i]: the element i of what p points to"};
@@ -2374,6 +2392,8 @@ static PyMethodDef weft_py_ffi_methods[] = {
      METH_FASTCALL,
      "ffi_read_through(address, offset, code): *(*address + "
      "offset)"},
+    {"ffi_pointer_class", weft_py_ffi_pointer_class, METH_O,
+     "ffi_pointer_class(cls): p[i] of cls in C"},
     {"ffi_setup", weft_py_ffi_setup, METH_VARARGS,
      "ffi_setup(_CData, CFuncPtr, _Pointer, _Pointer._getitem): "
      "_Pointer.__getitem__"},

@@ -1004,6 +1004,14 @@ class Callbacks(unittest.TestCase):
         with self.assertRaises(OverflowError):
             cast(arr, POINTER(c_short))[2 ** 70]
 
+        P = POINTER(c_short)
+        P.__getitem__ = lambda self, i: ("mine", i)  # a class's own wins
+        try:
+            self.assertEqual(cast(arr, P)[1], ("mine", 1))
+        finally:
+            del P.__getitem__
+        self.assertEqual(cast(arr, P)[1], -20)
+
         class Sub(c_int):  # not plain: p[0] is the instance
             pass
         q = pointer(Sub(9))
@@ -1384,6 +1392,8 @@ class LowLevel(unittest.TestCase):
                 sw.ffi_setup(int, int, int, None)
             with self.assertRaises(TypeError):  # not a weft.ctypes class
                 sw.ffi_setup(C._CData, C.CFuncPtr, int, len)
+            with self.assertRaises(TypeError):
+                sw.ffi_pointer_class(int)
             f = C.CDLL(LIBC).strlen
             f.argtypes = [c_char_p]
             self.assertEqual(f(b"abc"), 3)

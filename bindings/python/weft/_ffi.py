@@ -75,6 +75,7 @@ if backend == "swig":
     read_through = _sw.ffi_read_through
     closure_new = _sw.ffi_closure_new_py
     setup = _sw.ffi_setup
+    pointer_class = _sw.ffi_pointer_class
     closure_address = lib.ffi_closure_address
     function_new = lib.ffi_function_new
     errno_get = lib.ffi_errno_get
@@ -105,7 +106,7 @@ else:
                               struct_set_double, read_int, write_int,
                               read_double, write_double, memmove, memset,
                               string_at, FuncBase, read_through)
-    setup = None  # the SWIG module's C shortcuts (ffi_setup): none here
+    setup = pointer_class = None  # the SWIG module's C shortcuts
 
 __all__ = ["call", "FuncBase", "buffer_address", "closure_new",
            "closure_address", "closure_forget", "function_new", "errno_get",

@@ -716,6 +716,7 @@ class _Pointer(_CData, metaclass=_PointerMeta):
 
 
 _POINTERS = {}
+_pointers_in_c = False  # POINTER classes get C's p[i] (after _ffi.setup)
 
 
 def POINTER(cls):
@@ -732,6 +733,8 @@ def POINTER(cls):
         ns["_wthrough_"] = cls._wcodeord_ + 256 * cls._wsize_
     p = _PointerMeta("LP_" + cls.__name__, (_Pointer,), ns)
     p._wt_ = _ffi.pointer_new(cls._wt_)
+    if "_wthrough_" in ns and _pointers_in_c:
+        _ffi.pointer_class(p)  # p[i] straight to C's __getitem__
     _set_size(p, p._wt_)
     _POINTERS[cls] = p
     return p
@@ -2086,6 +2089,10 @@ _set_size(CFuncPtr, CFuncPtr._wt_)
 if _ffi.setup is not None:
     _Pointer.__getitem__ = _ffi.setup(_CData, CFuncPtr, _Pointer,
                                       _Pointer._getitem)
+    for _p in list(_POINTERS.values()):
+        if "_wthrough_" in _p.__dict__:
+            _ffi.pointer_class(_p)
+    _pointers_in_c = True
 
 # ---------------------------------------------------------------------------
 # Libraries
