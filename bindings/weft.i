@@ -1802,6 +1802,9 @@ static PyObject *weft_py_fn_planned(weft_py_fn *self, PyObject *args) {
     for (i = 0; i < n; i++)
       PyTuple_SET_ITEM(
           key, i, Py_NewRef((PyObject *)Py_TYPE(PyTuple_GET_ITEM(args, i))));
+    /* the lookup may run Python code (a metaclass's __eq__), which may
+     * replace _cplans: both are held while it runs */
+    plans = Py_NewRef(plans);
     plan = PyDict_GetItemWithError(plans, key);
     if (plan == NULL || !PyTuple_CheckExact(plan) ||
         PyTuple_GET_SIZE(plan) != 3 ||
@@ -1810,15 +1813,18 @@ static PyObject *weft_py_fn_planned(weft_py_fn *self, PyObject *args) {
         PyBytes_GET_SIZE(PyTuple_GET_ITEM(plan, 1)) != n + 2 ||
         PyBytes_GET_SIZE(PyTuple_GET_ITEM(plan, 2)) != n) {
       Py_DECREF(key);
+      Py_DECREF(plans);
       if (PyErr_Occurred())
         return NULL;
       Py_RETURN_NOTIMPLEMENTED;
     }
-    Py_XSETREF(self->last_dict, Py_NewRef(plans));
-    Py_XSETREF(self->last_key, key);
+    plan = Py_NewRef(plan);
     Py_XSETREF(self->last_plan, Py_NewRef(plan));
+    Py_XSETREF(self->last_key, key);
+    Py_XSETREF(self->last_dict, plans);
+  } else {
+    plan = Py_NewRef(plan); /* a conversion below may run Python code */
   }
-  plan = Py_NewRef(plan); /* a conversion below may run Python code */
   weft_handle h = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 0));
   PyObject *codes = PyTuple_GET_ITEM(plan, 1);
   const char *kinds = PyBytes_AS_STRING(PyTuple_GET_ITEM(plan, 2));
