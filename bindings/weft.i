@@ -1772,7 +1772,9 @@ typedef struct {
 /* How a plan passes each argument: as it is; an int with no argtype
  * (refused beyond 64 bits: _call_converted raises the ArgumentError); an
  * array or a struct, its _b_addr_; a pointer (POINTER(T), c_char_p,
- * c_void_p, a function), the address it holds. */
+ * c_void_p, a function), the address it holds; and (the code letter
+ * itself) a plain fundamental of one of the codes b B h H i I l q f d g,
+ * its value. */
 enum {
   WEFT_PY_PLAN_AS_IS = '0',
   WEFT_PY_PLAN_INT = '2',
@@ -1882,6 +1884,35 @@ static PyObject *weft_py_fn_planned(weft_py_fn *self, PyObject *args) {
         goto out;
       break;
     default:
+      if (kinds[i] != '\0' && strchr("bBhHiIlqfdg", kinds[i]) != NULL) {
+        if ((a = weft_py_slot(o, WEFT_PY_SLOT_ADDR)) == NULL ||
+            !PyLong_Check(a)) {
+          result = Py_NewRef(Py_NotImplemented);
+          goto out;
+        }
+        void *at = PyLong_AsVoidPtr(a);
+        if (at == NULL && PyErr_Occurred())
+          goto out;
+        weft_status st;
+        if (strchr("fdg", kinds[i]) != NULL) {
+          double d;
+          if ((st = weft_ffi_read_double(at, 0, kinds[i], &d)) < 0) {
+            weft_py_raise(st);
+            goto out;
+          }
+          items[i] = PyFloat_FromDouble(d);
+        } else {
+          int64_t v;
+          if ((st = weft_ffi_read_int(at, 0, kinds[i], &v)) < 0) {
+            weft_py_raise(st);
+            goto out;
+          }
+          items[i] = PyLong_FromLongLong(v);
+        }
+        if (items[i] == NULL)
+          goto out;
+        break;
+      }
       PyErr_Format(PyExc_SystemError, "bad plan kind '%c'", kinds[i]);
       goto out;
     }

@@ -641,6 +641,36 @@ class Calls(unittest.TestCase):
             q = create_string_buffer(b"q")
             self.assertIsNone(strchr(c_void_p(addressof(q)), ord("z")))
 
+    def test_planned_fundamental_instances(self):
+        labs = self.func("labs", c_long, c_long)
+        abs_ = self.func("abs", c_int, c_int)
+        fabs = self.func("fabs", c_double, c_double, lib=self.libm)
+        fabsf = self.func("fabsf", c_float, c_float, lib=self.libm)
+        for _ in range(3):
+            self.assertEqual(abs_(c_int(-5)), 5)
+            self.assertEqual(abs_(c_int32(-6)), 6)
+            self.assertEqual(abs_(c_uint(2 ** 32 - 7)), 7)  # masked, as C
+            self.assertEqual(labs(c_long(-2 ** 40)), 2 ** 40)
+            self.assertEqual(labs(c_longlong(-3)), 3)  # the same size
+            self.assertEqual(labs(c_ulong(2 ** 64 - 9)), 9)  # from_param's
+            self.assertEqual(fabs(c_double(-2.5)), 2.5)
+            self.assertEqual(fabs(c_float(-0.5)), 0.5)
+            self.assertEqual(fabsf(c_double(-1.25)), 1.25)
+            with self.assertRaises(C.ArgumentError):  # not the same size
+                abs_(c_short(-1))
+            with self.assertRaises(C.ArgumentError):
+                fabs(c_int(1))
+
+            class MyInt(c_int):  # not plain: through from_param
+                pass
+            self.assertEqual(abs_(MyInt(-8)), 8)
+        snprintf = self.func("snprintf", c_int, c_char_p, c_size_t, c_char_p)
+        buf = create_string_buffer(32)
+        for _ in range(2):
+            snprintf(buf, 32, b"%hhd %d %.1f", c_byte(-3), c_int(9),
+                     c_float(0.5))
+            self.assertEqual(buf.value, b"-3 9 0.5")
+
     def test_a_closed_library_refuses_planned_calls(self):
         lib = libc()
         snprintf = lib.snprintf

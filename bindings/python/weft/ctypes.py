@@ -1737,6 +1737,9 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
                 if kind == 5:  # a pointer: its value
                     values[i] = _read_int(a._b_addr_, 0, 80) & _U64
                     continue
+                if kind == 6:  # a plain fundamental: its value
+                    values[i] = a.value
+                    continue
                 if kind == 2:  # an int with no argtype: a C int, if it fits
                     if not -(1 << 63) <= a < (1 << 64):
                         raise ArgumentError("argument %d: OverflowError: int "
@@ -1829,7 +1832,8 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
             # one kind per argument, if none needs from_param
             kinds = bytearray(b"0" * len(args))
             for i, kind, _ in steps:
-                kinds[i] = kind + 48
+                # 6: the code to read the fundamental's value by
+                kinds[i] = ord(args[i]._type_) if kind == 6 else kind + 48
             cplan = None if codes[:1] == b"X" or b"1" in kinds or \
                 b"3" in kinds else (h, codes, bytes(kinds))
             with _prepare_mu:
@@ -1903,8 +1907,8 @@ def _param_kind(t, a):
     """How a plan passes a, an argument of argtype t: 1 through
     t.from_param, or when that is certain to give the object itself for
     any object of a's class (no from_param of t's own, an array, struct
-    or pointer instance t takes), 4 by its address or 5 by its pointer
-    value."""
+    or pointer instance t takes), 4 by its address, 5 by its pointer
+    value or 6 by its value (a plain fundamental read as it is)."""
     if any("from_param" in k.__dict__ for k in t.__mro__):
         return 1
     try:
@@ -1912,6 +1916,9 @@ def _param_kind(t, a):
             return 1
     except Exception:
         return 1  # the call raises ArgumentError
+    if isinstance(a, _SimpleCData) and a._wplain_ and a._wread_ and \
+            t._wcode_ not in "zZP*X":
+        return 6  # a plain fundamental of an integer or float code
     if isinstance(a, (Array, _StructBase)):
         return 4
     if isinstance(a, (_Pointer, CFuncPtr)) or (
