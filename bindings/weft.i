@@ -193,6 +193,11 @@ static int weft_py_cstring(PyObject *o, char **out, PyObject **keep) {
  * keep it until the package calls forget(callable) after closing the
  * handle.  All of it runs with the GIL held. */
 static PyObject *weft_py_cells;
+/* The callable cell_get found last, and its key: the next call of the
+ * same callback finds it without a dict lookup.  Every registration that
+ * goes (cell_drop) forgets it. */
+static void *weft_py_cell_last_key;
+static PyObject *weft_py_cell_last;
 
 static int weft_py_cell_put(PyObject *fn);
 static int weft_py_cell_add(PyObject *fn) {
@@ -228,6 +233,10 @@ static PyObject *weft_py_cell_drop(void *key_ptr) {
   if (weft_py_cells == NULL)
     return NULL;
   PyErr_Fetch(&et, &ev, &tb);
+  if (key_ptr == weft_py_cell_last_key) {
+    weft_py_cell_last_key = NULL;
+    Py_CLEAR(weft_py_cell_last); /* the dict still holds it */
+  }
   PyObject *key = PyLong_FromVoidPtr(key_ptr);
   PyObject *cell = key ? PyDict_GetItemWithError(weft_py_cells, key) : NULL;
   if (cell != NULL) {
@@ -249,10 +258,19 @@ static PyObject *weft_py_cell_drop(void *key_ptr) {
 
 /* The callable at key (a new reference), or NULL if it is not registered. */
 static PyObject *weft_py_cell_get(void *key_ptr) {
+  if (key_ptr != NULL && key_ptr == weft_py_cell_last_key) {
+    Py_INCREF(weft_py_cell_last);
+    return weft_py_cell_last;
+  }
   PyObject *key = weft_py_cells ? PyLong_FromVoidPtr(key_ptr) : NULL;
   PyObject *cell = key ? PyDict_GetItemWithError(weft_py_cells, key) : NULL;
   PyObject *fn = cell != NULL ? PyTuple_GET_ITEM(cell, 0) : NULL;
   Py_XINCREF(fn);
+  if (fn != NULL) { /* the previous one is still registered: not freed */
+    Py_INCREF(fn);
+    Py_XSETREF(weft_py_cell_last, fn);
+    weft_py_cell_last_key = key_ptr;
+  }
   Py_XDECREF(key);
   PyErr_Clear();
   return fn;
