@@ -1378,6 +1378,39 @@ class LowLevel(unittest.TestCase):
             lib.close(sig)
             lib.close(i)
 
+    def test_a_forgotten_handler_is_not_called_again(self):
+        # the cell a callback found last is kept for its next call, and
+        # forgetting the callable forgets that too
+        lib = weft.lib
+        i = lib.ffi_type_named("int")
+        sig = lib.ffi_function_new(None, i, [i], 0, 0, 0)
+        got = []
+
+        def handler(ret, args):
+            got.append(1)
+            lib.ffi_write_int(ret, 0, ord("i"), 7)
+
+        def other(ret, args):
+            lib.ffi_write_int(ret, 0, ord("i"), 8)
+        clo = lib.ffi_closure_new(sig, handler)
+        clo2 = lib.ffi_closure_new(sig, other)
+        try:
+            F = CFUNCTYPE(c_int, c_int)
+            f = F(lib.ffi_closure_address(clo))
+            g = F(lib.ffi_closure_address(clo2))
+            self.assertEqual((f(1), f(2), g(3), f(4)), (7, 7, 8, 7))
+            lib.forget(handler)
+            self.assertEqual(f(5), 0)  # nothing registered: nothing runs
+            self.assertEqual(g(6), 8)
+            self.assertEqual(f(7), 0)
+            self.assertEqual(len(got), 3)
+        finally:
+            lib.close(clo)
+            lib.close(clo2)
+            lib.forget(other)
+            lib.close(sig)
+            lib.close(i)
+
     def test_types_and_layouts(self):
         lib = weft.lib
         st = lib.ffi_struct_new(0, 0, 0)
