@@ -11,7 +11,9 @@ functions here.  Both backends give the same ones:
   stack buffer by a code string, call weft_ffi_call, convert the
   result), ffi_closure_new_py (a closure whose handler converts C's
   arguments to Python values in C, under the GIL, on whatever thread C
-  calls it from), ffi_read_through (p[i]) and ffi_buffer_address;
+  calls it from), ffi_read_through (p[i]), ffi_buffer_address, and
+  ffi_setup / ffi_pointer_class (weft.ctypes' classes for the C above:
+  the slots it reads and writes directly, p[i] of a POINTER in C);
 - the ctypes backend does the same in Python (weft/_ffi_ctypes.py), over
   libweft's functions bound with Python's own ctypes (the generated
   wrappers of weft.lib would cost a second conversion per call).
