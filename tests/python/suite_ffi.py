@@ -591,7 +591,8 @@ class Calls(unittest.TestCase):
         snprintf = self.func("snprintf", c_int, c_char_p, c_size_t, c_char_p)
         buf = create_string_buffer(64)
         shapes = [((b"%d %s", 7, b"x"), b"7 x"),
-                  ((b"%u|%.1f|%p", 2 ** 32 - 1, 1.5, None), b"4294967295|1.5|(nil)"),
+                  ((b"%u|%.1f|%p", 2 ** 32 - 1, 1.5, None),
+                   b"4294967295|1.5|(nil)"),
                   ((b"%ls|%c|%hd", "w\u00e9", c_char(b"z"), c_short(-3)),
                    "w\u00e9|z|-3".encode("utf-8")),
                   ((b"%lld", c_longlong(-2 ** 40)), b"-1099511627776"),
