@@ -193,6 +193,11 @@ static int weft_py_cstring(PyObject *o, char **out, PyObject **keep) {
  * keep it until the package calls forget(callable) after closing the
  * handle.  All of it runs with the GIL held. */
 static PyObject *weft_py_cells;
+/* The callable cell_get found last, and its key: the next call of the
+ * same callback finds it without a dict lookup.  Every registration that
+ * goes (cell_drop) forgets it. */
+static void *weft_py_cell_last_key;
+static PyObject *weft_py_cell_last;
 
 static int weft_py_cell_put(PyObject *fn);
 static int weft_py_cell_add(PyObject *fn) {
@@ -228,6 +233,10 @@ static PyObject *weft_py_cell_drop(void *key_ptr) {
   if (weft_py_cells == NULL)
     return NULL;
   PyErr_Fetch(&et, &ev, &tb);
+  if (key_ptr == weft_py_cell_last_key) {
+    weft_py_cell_last_key = NULL;
+    Py_CLEAR(weft_py_cell_last); /* the dict still holds it */
+  }
   PyObject *key = PyLong_FromVoidPtr(key_ptr);
   PyObject *cell = key ? PyDict_GetItemWithError(weft_py_cells, key) : NULL;
   if (cell != NULL) {
@@ -249,10 +258,19 @@ static PyObject *weft_py_cell_drop(void *key_ptr) {
 
 /* The callable at key (a new reference), or NULL if it is not registered. */
 static PyObject *weft_py_cell_get(void *key_ptr) {
+  if (key_ptr != NULL && key_ptr == weft_py_cell_last_key) {
+    Py_INCREF(weft_py_cell_last);
+    return weft_py_cell_last;
+  }
   PyObject *key = weft_py_cells ? PyLong_FromVoidPtr(key_ptr) : NULL;
   PyObject *cell = key ? PyDict_GetItemWithError(weft_py_cells, key) : NULL;
   PyObject *fn = cell != NULL ? PyTuple_GET_ITEM(cell, 0) : NULL;
   Py_XINCREF(fn);
+  if (fn != NULL) { /* the previous one is still registered: not freed */
+    Py_INCREF(fn);
+    Py_XSETREF(weft_py_cell_last, fn);
+    weft_py_cell_last_key = key_ptr;
+  }
   Py_XDECREF(key);
   PyErr_Clear();
   return fn;
@@ -1708,16 +1726,232 @@ static PyObject *weft_py_ffi_call(PyObject *self, PyObject *const *a,
                                PyTuple_GET_SIZE(a[2]), na > 3 ? a[3] : NULL);
 }
 
+/* weft.ctypes' classes, as ffi_setup gives them (NULL before): _CData
+ * and CFuncPtr, with the offsets of the slots of their __slots__
+ * _b_addr_, _b_buf_, _b_base_, _objects (the same in every subclass),
+ * read and written here without an attribute lookup. */
+enum { WEFT_PY_SLOT_ADDR, WEFT_PY_SLOT_BUF, WEFT_PY_SLOT_BASE, WEFT_PY_SLOTS };
+static const char *const weft_py_slot_names[WEFT_PY_SLOTS + 1] = {
+    "_b_addr_", "_b_buf_", "_b_base_", "_objects"};
+static PyTypeObject *weft_py_cdata_type, *weft_py_funcptr_type;
+static Py_ssize_t weft_py_cdata_slots[WEFT_PY_SLOTS + 1];
+static Py_ssize_t weft_py_funcptr_slots[WEFT_PY_SLOTS + 1];
+static PyObject *weft_py_pointer_slow; /* _Pointer._getitem */
+static PyObject *weft_py_wthrough;     /* "_wthrough_", interned */
+
+/* The offsets of cls's slots (its own __dict__'s member descriptors). */
+static int weft_py_slot_offsets(PyTypeObject *cls, Py_ssize_t *offsets) {
+  for (int k = 0; k <= WEFT_PY_SLOTS; k++) {
+    PyObject *d = PyDict_GetItemString(cls->tp_dict, weft_py_slot_names[k]);
+    if (d == NULL || !PyObject_TypeCheck(d, &PyMemberDescr_Type) ||
+        ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+      PyErr_Format(PyExc_TypeError, "%.200s has no slot %s", cls->tp_name,
+                   weft_py_slot_names[k]);
+      return -1;
+    }
+    offsets[k] = ((PyMemberDescrObject *)d)->d_member->offset;
+  }
+  return 0;
+}
+
+/* The slot k of o (borrowed; NULL, no exception, if o is not a weft.ctypes
+ * object or the slot is unset). */
+static PyObject *weft_py_slot(PyObject *o, int k) {
+  const Py_ssize_t *offsets;
+  if (weft_py_cdata_type != NULL && PyObject_TypeCheck(o, weft_py_cdata_type))
+    offsets = weft_py_cdata_slots;
+  else if (weft_py_funcptr_type != NULL &&
+           PyObject_TypeCheck(o, weft_py_funcptr_type))
+    offsets = weft_py_funcptr_slots;
+  else
+    return NULL;
+  return *(PyObject **)((char *)o + offsets[k]);
+}
+
 /* FuncBase: the base of weft.ctypes' function objects (CFuncPtr), so
  * that calling one goes straight here (tp_call) without a Python frame:
  * the prepared function _h, its code string _fast and the conversion of
  * its result _post (set by CFuncPtr._prepare, which runs first when _fast
- * is None); a call the codes decline goes to _call_converted(args). */
+ * is None).  A call the codes decline looks for a plan in _cplans, by its
+ * arguments' classes: {(class, ...): (h, codes, kinds)}, the plans of
+ * CFuncPtr._plan that C can carry out (kinds: one byte per argument, as
+ * WEFT_PY_PLAN_* below).  Without one it goes to _call_converted(args),
+ * which makes plans.  The plan found last is kept with its key and the
+ * dict it was found in (while _cplans is that dict, the same key finds
+ * the same plan: weft.ctypes only ever adds to a dict, or replaces it). */
 typedef struct {
   PyObject_HEAD long long handle;
   PyObject *fast;
   PyObject *post;
+  PyObject *cplans;
+  PyObject *last_dict, *last_key, *last_plan;
 } weft_py_fn;
+
+/* How a plan passes each argument: as it is; an int with no argtype
+ * (refused beyond 64 bits: _call_converted raises the ArgumentError); an
+ * array or a struct, its _b_addr_; a pointer (POINTER(T), c_char_p,
+ * c_void_p, a function), the address it holds; and (the code letter
+ * itself) a plain fundamental of one of the codes b B h H i I l q f d g,
+ * its value. */
+enum {
+  WEFT_PY_PLAN_AS_IS = '0',
+  WEFT_PY_PLAN_INT = '2',
+  WEFT_PY_PLAN_ADDRESS = '4',
+  WEFT_PY_PLAN_POINTER = '5'
+};
+
+/* Call through the plan for args' classes: the result (after _post), NULL
+ * and an exception, or NotImplemented (no plan, or one of C's checks
+ * failed: _call_converted does it all, in Python). */
+static PyObject *weft_py_fn_planned(weft_py_fn *self, PyObject *args) {
+  PyObject *plans = self->cplans, *plan = NULL, *key;
+  Py_ssize_t n = PyTuple_GET_SIZE(args), i;
+  if (plans == NULL || !PyDict_CheckExact(plans))
+    Py_RETURN_NOTIMPLEMENTED;
+  if (self->last_dict == plans && PyTuple_GET_SIZE(self->last_key) == n) {
+    for (i = 0; i < n; i++)
+      if ((PyObject *)Py_TYPE(PyTuple_GET_ITEM(args, i)) !=
+          PyTuple_GET_ITEM(self->last_key, i))
+        break;
+    if (i == n)
+      plan = self->last_plan;
+  }
+  if (plan == NULL) {
+    if ((key = PyTuple_New(n)) == NULL)
+      return NULL;
+    for (i = 0; i < n; i++)
+      PyTuple_SET_ITEM(
+          key, i, Py_NewRef((PyObject *)Py_TYPE(PyTuple_GET_ITEM(args, i))));
+    /* the lookup may run Python code (a metaclass's __eq__), which may
+     * replace _cplans: both are held while it runs */
+    plans = Py_NewRef(plans);
+    plan = PyDict_GetItemWithError(plans, key);
+    if (plan == NULL || !PyTuple_CheckExact(plan) ||
+        PyTuple_GET_SIZE(plan) != 3 ||
+        !PyBytes_CheckExact(PyTuple_GET_ITEM(plan, 1)) ||
+        !PyBytes_CheckExact(PyTuple_GET_ITEM(plan, 2)) ||
+        PyBytes_GET_SIZE(PyTuple_GET_ITEM(plan, 1)) != n + 2 ||
+        PyBytes_GET_SIZE(PyTuple_GET_ITEM(plan, 2)) != n) {
+      Py_DECREF(key);
+      Py_DECREF(plans);
+      if (PyErr_Occurred())
+        return NULL;
+      Py_RETURN_NOTIMPLEMENTED;
+    }
+    plan = Py_NewRef(plan);
+    Py_XSETREF(self->last_plan, Py_NewRef(plan));
+    Py_XSETREF(self->last_key, key);
+    Py_XSETREF(self->last_dict, plans);
+  } else {
+    plan = Py_NewRef(plan); /* a conversion below may run Python code */
+  }
+  weft_handle h = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 0));
+  PyObject *codes = PyTuple_GET_ITEM(plan, 1);
+  const char *kinds = PyBytes_AS_STRING(PyTuple_GET_ITEM(plan, 2));
+  PyObject *stack[WEFT_PY_FFI_STACK], *result = NULL;
+  PyObject **items =
+      n > WEFT_PY_FFI_STACK ? PyMem_Malloc((size_t)n * sizeof *items) : stack;
+  Py_ssize_t done = 0;
+  if (h == -1 && PyErr_Occurred())
+    goto out;
+  if (items == NULL) {
+    PyErr_NoMemory();
+    goto out;
+  }
+  for (i = 0; i < n; i++) {
+    PyObject *o = PyTuple_GET_ITEM(args, i), *a;
+    int overflow = 0;
+    switch (kinds[i]) {
+    case WEFT_PY_PLAN_AS_IS:
+      items[i] = Py_NewRef(o);
+      break;
+    case WEFT_PY_PLAN_INT:
+      (void)PyLong_AsLongLongAndOverflow(o, &overflow);
+      if (overflow > 0 &&
+          PyLong_AsUnsignedLongLong(o) == (unsigned long long)-1 &&
+          PyErr_Occurred())
+        overflow = -1;
+      if (overflow < 0 || PyErr_Occurred()) {
+        PyErr_Clear();
+        result = Py_NewRef(Py_NotImplemented);
+        goto out;
+      }
+      items[i] = Py_NewRef(o);
+      break;
+    case WEFT_PY_PLAN_ADDRESS:
+    case WEFT_PY_PLAN_POINTER:
+      if ((a = weft_py_slot(o, WEFT_PY_SLOT_ADDR)) == NULL ||
+          !PyLong_Check(a)) {
+        result = Py_NewRef(Py_NotImplemented);
+        goto out;
+      }
+      if (kinds[i] == WEFT_PY_PLAN_ADDRESS) {
+        items[i] = Py_NewRef(a);
+        break;
+      }
+      int64_t v;
+      void *at = PyLong_AsVoidPtr(a);
+      weft_status st;
+      if (at == NULL && PyErr_Occurred())
+        goto out;
+      if ((st = weft_ffi_read_int(at, 0, 'P', &v)) < 0) {
+        weft_py_raise(st);
+        goto out;
+      }
+      if ((items[i] = PyLong_FromUnsignedLongLong((uint64_t)v)) == NULL)
+        goto out;
+      break;
+    default:
+      if (kinds[i] != '\0' && strchr("bBhHiIlqfdg", kinds[i]) != NULL) {
+        if ((a = weft_py_slot(o, WEFT_PY_SLOT_ADDR)) == NULL ||
+            !PyLong_Check(a)) {
+          result = Py_NewRef(Py_NotImplemented);
+          goto out;
+        }
+        void *at = PyLong_AsVoidPtr(a);
+        if (at == NULL && PyErr_Occurred())
+          goto out;
+        weft_status st;
+        if (strchr("fdg", kinds[i]) != NULL) {
+          double d;
+          if ((st = weft_ffi_read_double(at, 0, kinds[i], &d)) < 0) {
+            weft_py_raise(st);
+            goto out;
+          }
+          items[i] = PyFloat_FromDouble(d);
+        } else {
+          int64_t v;
+          if ((st = weft_ffi_read_int(at, 0, kinds[i], &v)) < 0) {
+            weft_py_raise(st);
+            goto out;
+          }
+          items[i] = PyLong_FromLongLong(v);
+        }
+        if (items[i] == NULL)
+          goto out;
+        break;
+      }
+      PyErr_Format(PyExc_SystemError, "bad plan kind '%c'", kinds[i]);
+      goto out;
+    }
+    done = i + 1;
+  }
+  result = weft_py_ffi_call_args(h, codes, items, n, NULL);
+  if (result != NULL && self->post != NULL && self->post != Py_None) {
+    PyObject *post = Py_NewRef(self->post);
+    PyObject *v = PyObject_CallFunctionObjArgs(post, result, args, NULL);
+    Py_DECREF(post);
+    Py_DECREF(result);
+    result = v;
+  }
+out:
+  for (i = 0; i < done; i++)
+    Py_DECREF(items[i]);
+  if (items != stack)
+    PyMem_Free(items);
+  Py_DECREF(plan);
+  return result;
+}
 
 static PyObject *weft_py_fn_call(PyObject *op, PyObject *args, PyObject *kw) {
   weft_py_fn *self = (weft_py_fn *)op;
@@ -1743,6 +1977,10 @@ static PyObject *weft_py_fn_call(PyObject *op, PyObject *args, PyObject *kw) {
   Py_DECREF(codes);
   if (r == Py_NotImplemented) {
     Py_DECREF(r);
+    r = weft_py_fn_planned(self, args);
+    if (r != Py_NotImplemented)
+      return r;
+    Py_DECREF(r);
     return PyObject_CallMethod(op, "_call_converted", "(O)", args);
   }
   if (r != NULL && self->post != NULL && self->post != Py_None) {
@@ -1759,6 +1997,10 @@ static int weft_py_fn_traverse(PyObject *op, visitproc visit, void *arg) {
   weft_py_fn *self = (weft_py_fn *)op;
   Py_VISIT(self->fast);
   Py_VISIT(self->post);
+  Py_VISIT(self->cplans);
+  Py_VISIT(self->last_dict);
+  Py_VISIT(self->last_key);
+  Py_VISIT(self->last_plan);
   return 0;
 }
 
@@ -1766,6 +2008,10 @@ static int weft_py_fn_clear(PyObject *op) {
   weft_py_fn *self = (weft_py_fn *)op;
   Py_CLEAR(self->fast);
   Py_CLEAR(self->post);
+  Py_CLEAR(self->cplans);
+  Py_CLEAR(self->last_dict);
+  Py_CLEAR(self->last_key);
+  Py_CLEAR(self->last_plan);
   return 0;
 }
 
@@ -1782,6 +2028,8 @@ static PyMemberDef weft_py_fn_members[] = {
      "the call's code string (None: prepare first)"},
     {"_post", T_OBJECT, offsetof(weft_py_fn, post), 0,
      "post(result, args), or None"},
+    {"_cplans", T_OBJECT, offsetof(weft_py_fn, cplans), 0,
+     "{argument classes: (h, codes, kinds)}: the plans C carries out"},
     {NULL, 0, 0, 0, NULL}};
 
 static PyTypeObject weft_py_fn_type = {PyVarObject_HEAD_INIT(NULL, 0)};
@@ -1805,6 +2053,16 @@ static int weft_py_fn_type_ready(void) {
  * cls._view(address, None) makes): its _b_addr_, and None for its
  * _b_buf_, _b_base_ and _objects. */
 static PyObject *weft_py_ffi_view(PyTypeObject *cls, PyObject *address) {
+  if (weft_py_cdata_type != NULL && PyType_IsSubtype(cls, weft_py_cdata_type)) {
+    PyObject *obj = cls->tp_alloc(cls, 0);
+    if (obj == NULL)
+      return NULL;
+    for (int k = 0; k <= WEFT_PY_SLOTS; k++) {
+      PyObject **slot = (PyObject **)((char *)obj + weft_py_cdata_slots[k]);
+      Py_XSETREF(*slot, Py_NewRef(k == 0 ? address : Py_None));
+    }
+    return obj;
+  }
   static PyObject *names[4];
   static const char *const spelled[4] = {"_b_addr_", "_b_buf_", "_b_base_",
                                          "_objects"};
@@ -1824,15 +2082,37 @@ static PyObject *weft_py_ffi_view(PyTypeObject *cls, PyObject *address) {
   return obj;
 }
 
+/* Can a view that a callback's callable was given and did not keep (its
+ * reference count is 1) serve the closure's next call?  If nothing else
+ * can reach it (no weak reference) and its other slots are None again,
+ * as a new view's are: a pointer's contents set by the callable are
+ * dropped here, as they would be with the view. */
+static int weft_py_ffi_reusable(PyObject *o) {
+  PyTypeObject *t = Py_TYPE(o);
+  if (Py_REFCNT(o) != 1 || weft_py_cdata_type == NULL ||
+      !PyType_IsSubtype(t, weft_py_cdata_type) || t->tp_dictoffset != 0 ||
+      (t->tp_weaklistoffset > 0 &&
+       *(PyObject **)((char *)o + t->tp_weaklistoffset) != NULL))
+    return 0;
+  for (int k = WEFT_PY_SLOT_BUF; k <= WEFT_PY_SLOTS; k++) {
+    PyObject **slot = (PyObject **)((char *)o + weft_py_cdata_slots[k]);
+    if (*slot != Py_None)
+      Py_XSETREF(*slot, Py_NewRef(Py_None));
+  }
+  return Py_REFCNT(o) == 1; /* a dropped value's __del__ may have kept it */
+}
+
 /* A closure's handler for weft.ctypes: the cell is (callable, codes,
- * retsize) or (callable, codes, retsize, convs, after, rconv); C's
+ * retsize) or (callable, codes, retsize, convs, after, rconv, spare); C's
  * arguments become Python values by codes[1:] (then convs[i](value) where
  * convs[i] is not None, or a view of class convs[i] over the address
  * where it is a class), the callable's result (through rconv, if not
  * None) the C result by codes[0] (an X result from a bytes-like object of
  * retsize bytes).  An argument still referenced once the callable has
  * returned is given to after[i], if not None (a pointer over C's memory
- * then takes memory of its own).  It runs on whatever thread C calls
+ * then takes memory of its own); one that is not is kept in spare[i] for
+ * the next call, which sets its address (weft_py_ffi_reusable: nothing
+ * can tell it from a new view).  It runs on whatever thread C calls
  * from, taking the GIL (weft_py_enter).  An exception, in the callable
  * or in converting, goes to sys.unraisablehook and the result stays
  * zero, as in ctypes. */
@@ -1849,10 +2129,11 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
   const char *codes = PyBytes_AS_STRING(PyTuple_GET_ITEM(cell, 1));
   Py_ssize_t n = PyBytes_GET_SIZE(PyTuple_GET_ITEM(cell, 1)) - 1, i;
   size_t retsize = PyLong_AsSize_t(PyTuple_GET_ITEM(cell, 2));
-  int parts = PyTuple_GET_SIZE(cell) == 6;
+  int parts = PyTuple_GET_SIZE(cell) == 7;
   PyObject *convs = parts ? PyTuple_GET_ITEM(cell, 3) : Py_None;
   PyObject *after = parts ? PyTuple_GET_ITEM(cell, 4) : Py_None;
   PyObject *rconv = parts ? PyTuple_GET_ITEM(cell, 5) : Py_None;
+  PyObject *spare = parts ? PyTuple_GET_ITEM(cell, 6) : NULL;
   PyObject *stack[WEFT_PY_FFI_STACK];
   PyObject **values =
       n > WEFT_PY_FFI_STACK ? PyMem_Malloc((size_t)n * sizeof *values) : stack;
@@ -1865,9 +2146,19 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
     PyObject *v = weft_py_ffi_to_python(codes[i + 1], args[i]);
     PyObject *conv = convs != Py_None ? PyTuple_GET_ITEM(convs, i) : Py_None;
     if (v != NULL && conv != Py_None) {
-      PyObject *c = PyType_Check(conv)
-                        ? weft_py_ffi_view((PyTypeObject *)conv, v)
-                        : PyObject_CallOneArg(conv, v);
+      PyObject *c = NULL;
+      if (PyType_Check(conv) && spare != NULL &&
+          (c = PyList_GET_ITEM(spare, i)) != Py_None) {
+        /* the view an earlier call left: ours alone (the list's ref) */
+        PyList_SET_ITEM(spare, i, Py_NewRef(Py_None));
+        PyObject **slot =
+            (PyObject **)((char *)c + weft_py_cdata_slots[WEFT_PY_SLOT_ADDR]);
+        Py_XSETREF(*slot, v);
+        values[i] = c;
+        continue;
+      }
+      c = PyType_Check(conv) ? weft_py_ffi_view((PyTypeObject *)conv, v)
+                             : PyObject_CallOneArg(conv, v);
       Py_DECREF(v);
       v = c;
     }
@@ -1886,6 +2177,13 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
           PyErr_WriteUnraisable(f);
         Py_XDECREF(d);
         PyErr_Restore(et, ev, tb);
+      } else if (f != Py_None && spare != NULL &&
+                 weft_py_ffi_reusable(values[k]) &&
+                 PyList_GET_ITEM(spare, k) == Py_None) {
+        /* nothing kept it: the next call reuses it (as a new view) */
+        PyList_SET_ITEM(spare, k, values[k]);
+        Py_DECREF(Py_None);
+        values[k] = NULL;
       }
     }
   }
@@ -1914,11 +2212,19 @@ static void weft_py_ffi_closure_handler(void *arg, void *ret, void **args) {
   }
   Py_XDECREF(r);
   while (i-- > 0)
-    Py_DECREF(values[i]);
+    Py_XDECREF(values[i]);
   if (values != stack)
     PyMem_Free(values);
   Py_DECREF(cell);
   PyGILState_Release(gs);
+}
+
+/* A closure's spare views: a list of n Nones (or NULL, an error set). */
+static PyObject *weft_py_ffi_spares(Py_ssize_t n) {
+  PyObject *l = PyList_New(n);
+  for (Py_ssize_t i = 0; l != NULL && i < n; i++)
+    PyList_SET_ITEM(l, i, Py_NewRef(Py_None));
+  return l;
 }
 
 /* ffi_closure_new_py(signature, callable, codes, retsize[, convs, after,
@@ -1964,9 +2270,9 @@ static PyObject *weft_py_ffi_closure_new(PyObject *self, PyObject *args) {
     return NULL;
   }
   int parts = convs != Py_None || after != Py_None || rconv != Py_None;
-  PyObject *cell =
-      parts ? Py_BuildValue("(OOnOOO)", fn, codes, retsize, convs, after, rconv)
-            : Py_BuildValue("(OOn)", fn, codes, retsize);
+  PyObject *cell = parts ? Py_BuildValue("(OOnOOON)", fn, codes, retsize, convs,
+                                         after, rconv, weft_py_ffi_spares(n))
+                         : Py_BuildValue("(OOn)", fn, codes, retsize);
   if (cell == NULL)
     return NULL;
   /* registered before the closure exists: C can call it at once */
@@ -1986,6 +2292,9 @@ static PyObject *weft_py_ffi_closure_new(PyObject *self, PyObject *args) {
   return Py_BuildValue("(LN)", (long long)h, cell);
 }
 
+static PyObject *weft_py_read_through(void *address, Py_ssize_t offset,
+                                      long code);
+
 /* ffi_read_through(address, offset, code): the scalar of ctypes code at
  * offset from the pointer stored at address (p[i] of a POINTER(T) of a
  * fundamental), through weft_ffi_read_int / read_double; ValueError for
@@ -2002,6 +2311,11 @@ static PyObject *weft_py_ffi_read_through(PyObject *self, PyObject *const *a,
   long code = PyLong_AsLong(a[2]);
   if (PyErr_Occurred())
     return NULL;
+  return weft_py_read_through(address, offset, code);
+}
+
+static PyObject *weft_py_read_through(void *address, Py_ssize_t offset,
+                                      long code) {
   int64_t p;
   weft_status st = weft_ffi_read_int(address, 0, 'P', &p);
   if (st < 0) {
@@ -2029,6 +2343,89 @@ static PyObject *weft_py_ffi_read_through(PyObject *self, PyObject *const *a,
   return PyLong_FromLongLong(v);
 }
 
+/* _Pointer.__getitem__ on the SWIG backend (a method descriptor of
+ * _Pointer, made by ffi_setup): p[i] of an int i when p's class (a
+ * POINTER(T) of a plain fundamental) has _wthrough_ = T's code + 256 *
+ * T's size in its own __dict__, read through as ffi_read_through does;
+ * anything else is _Pointer._getitem(p, index), Python's. */
+static PyObject *weft_py_pointer_getitem(PyObject *self, PyObject *index) {
+  PyObject *info = NULL, *addr;
+  if (PyLong_CheckExact(index) && Py_TYPE(self)->tp_dict != NULL &&
+      (info = PyDict_GetItemWithError(Py_TYPE(self)->tp_dict,
+                                      weft_py_wthrough)) != NULL &&
+      PyLong_CheckExact(info) &&
+      (addr = weft_py_slot(self, WEFT_PY_SLOT_ADDR)) != NULL &&
+      PyLong_Check(addr)) {
+    long spec = PyLong_AsLong(info);
+    int overflow = 0;
+    long long i = PyLong_AsLongLongAndOverflow(index, &overflow);
+    long size = spec >> 8;
+    void *address = PyLong_AsVoidPtr(addr);
+    if (overflow == 0 && spec > 0 && !PyErr_Occurred() &&
+        i > -(PY_SSIZE_T_MAX / 64) && i < PY_SSIZE_T_MAX / 64)
+      return weft_py_read_through(address, (Py_ssize_t)(i * size), spec & 0xff);
+    PyErr_Clear();
+  }
+  if (PyErr_Occurred())
+    return NULL;
+  PyObject *a[2] = {self, index};
+  return PyObject_Vectorcall(weft_py_pointer_slow, a, 2, NULL);
+}
+
+/* ffi_pointer_class(cls): p[i] of a POINTER(T) class with _wthrough_
+ * goes straight to weft_py_pointer_getitem (its mapping slot, without
+ * the lookup of __getitem__); assigning __getitem__ to the class later
+ * sets the slot again, as always. */
+static PyObject *weft_py_ffi_pointer_class(PyObject *self, PyObject *cls) {
+  (void)self;
+  PyTypeObject *t = (PyTypeObject *)cls;
+  if (!PyType_Check(cls) || !(t->tp_flags & Py_TPFLAGS_HEAPTYPE) ||
+      weft_py_cdata_type == NULL || !PyType_IsSubtype(t, weft_py_cdata_type) ||
+      t->tp_as_mapping != &((PyHeapTypeObject *)t)->as_mapping) {
+    PyErr_SetString(PyExc_TypeError,
+                    "ffi_pointer_class(cls): a weft.ctypes pointer class");
+    return NULL;
+  }
+  t->tp_as_mapping->mp_subscript = weft_py_pointer_getitem;
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef weft_py_pointer_getitem_def = {
+    "__getitem__", weft_py_pointer_getitem, METH_O,
+    "p[i]: the element i of what p points to"};
+
+/* ffi_setup(_CData, CFuncPtr, _Pointer, _Pointer._getitem): weft.ctypes'
+ * classes, whose slots the C here reads and writes directly (views, the
+ * call plans); returns _Pointer's __getitem__ (weft_py_pointer_getitem),
+ * which weft.ctypes installs. */
+static PyObject *weft_py_ffi_setup(PyObject *self, PyObject *args) {
+  (void)self;
+  PyObject *cdata, *funcptr, *pointer, *slow;
+  Py_ssize_t cslots[WEFT_PY_SLOTS + 1], fslots[WEFT_PY_SLOTS + 1];
+  if (!PyArg_ParseTuple(args, "O!O!O!O:ffi_setup", &PyType_Type, &cdata,
+                        &PyType_Type, &funcptr, &PyType_Type, &pointer, &slow))
+    return NULL;
+  if (!PyType_IsSubtype((PyTypeObject *)pointer, (PyTypeObject *)cdata) ||
+      !PyCallable_Check(slow)) {
+    PyErr_SetString(PyExc_TypeError,
+                    "ffi_setup(_CData, CFuncPtr, _Pointer, _Pointer._getitem)");
+    return NULL;
+  }
+  if (weft_py_slot_offsets((PyTypeObject *)cdata, cslots) < 0 ||
+      weft_py_slot_offsets((PyTypeObject *)funcptr, fslots) < 0)
+    return NULL;
+  if (weft_py_wthrough == NULL &&
+      (weft_py_wthrough = PyUnicode_InternFromString("_wthrough_")) == NULL)
+    return NULL;
+  memcpy(weft_py_cdata_slots, cslots, sizeof cslots);
+  memcpy(weft_py_funcptr_slots, fslots, sizeof fslots);
+  Py_XSETREF(weft_py_cdata_type, (PyTypeObject *)Py_NewRef(cdata));
+  Py_XSETREF(weft_py_funcptr_type, (PyTypeObject *)Py_NewRef(funcptr));
+  Py_XSETREF(weft_py_pointer_slow, Py_NewRef(slow));
+  return PyDescr_NewMethod((PyTypeObject *)pointer,
+                           &weft_py_pointer_getitem_def);
+}
+
 /* ffi_buffer_address(obj): the address of a bytes-like object's bytes
  * (good while obj lives and is not resized). */
 static PyObject *weft_py_ffi_buffer_address(PyObject *self, PyObject *o) {
@@ -2050,6 +2447,11 @@ static PyMethodDef weft_py_ffi_methods[] = {
      METH_FASTCALL,
      "ffi_read_through(address, offset, code): *(*address + "
      "offset)"},
+    {"ffi_pointer_class", weft_py_ffi_pointer_class, METH_O,
+     "ffi_pointer_class(cls): p[i] of cls in C"},
+    {"ffi_setup", weft_py_ffi_setup, METH_VARARGS,
+     "ffi_setup(_CData, CFuncPtr, _Pointer, _Pointer._getitem): "
+     "_Pointer.__getitem__"},
     {"ffi_buffer_address", weft_py_ffi_buffer_address, METH_O,
      "ffi_buffer_address(obj): the address of a buffer's bytes"},
     {NULL, NULL, 0, NULL}};

@@ -584,6 +584,106 @@ class Calls(unittest.TestCase):
         snprintf(buf, 64, b"%ls", "wide \u00e9")
         self.assertEqual(buf.value, "wide \u00e9".encode("utf-8"))
 
+    def test_repeated_call_shapes_take_their_plans(self):
+        # a call the codes decline (an array, an instance, extra
+        # arguments) is planned once per argument classes; later ones
+        # follow the plan (in C on the SWIG backend)
+        snprintf = self.func("snprintf", c_int, c_char_p, c_size_t, c_char_p)
+        buf = create_string_buffer(64)
+        shapes = [((b"%d %s", 7, b"x"), b"7 x"),
+                  ((b"%u|%.1f|%p", 2 ** 32 - 1, 1.5, None),
+                   b"4294967295|1.5|(nil)"),
+                  ((b"%ls|%c|%hd", "w\u00e9", c_char(b"z"), c_short(-3)),
+                   "w\u00e9|z|-3".encode("utf-8")),
+                  ((b"%lld", c_longlong(-2 ** 40)), b"-1099511627776"),
+                  ((b"%s", c_char_p(b"inst")), b"inst")]
+        for _ in range(3):
+            for extra, want in shapes + shapes[::-1]:
+                with self.subTest(extra=extra):
+                    buf.value = b""
+                    self.assertEqual(snprintf(buf, 64, *extra), len(want))
+                    self.assertEqual(buf.value, want)
+        # an extra int is passed as a C int, masked, up to 64 bits
+        for _ in range(2):
+            snprintf(buf, 64, b"%d", 2 ** 64 - 1)
+            self.assertEqual(buf.value, b"-1")
+            for big in (2 ** 64, -2 ** 63 - 1):
+                with self.assertRaises(C.ArgumentError) as cm:
+                    snprintf(buf, 64, b"%d", big)
+                self.assertIn("int too long", str(cm.exception))
+        # the result's conversion and errcheck apply
+        snprintf.errcheck = lambda r, f, a: (r, a[2])
+        for _ in range(2):
+            self.assertEqual(snprintf(buf, 64, b"%d", 12), (2, b"%d"))
+        snprintf.errcheck = None
+        snprintf.restype = c_short
+        for _ in range(2):
+            self.assertEqual(snprintf(buf, 64, b"%d", 12), 2)
+
+    def test_planned_pointer_and_address_arguments(self):
+        memcpy = self.func("memcpy", c_void_p, POINTER(c_int), POINTER(c_int),
+                           c_size_t)
+        strlen = self.func("strlen", c_size_t, c_char_p)
+        strchr = self.func("strchr", c_char_p, c_void_p, c_int)
+        for i in range(3):
+            dst, src = c_int(0), c_int(40 + i)
+            p = pointer(dst)
+            self.assertEqual(memcpy(p, pointer(src), sizeof(c_int)),
+                             addressof(dst))
+            self.assertEqual(dst.value, 40 + i)
+            arr = (c_int * 2)()
+            memcpy(arr, pointer(src), sizeof(c_int))  # an array: its address
+            self.assertEqual(arr[0], 40 + i)
+            self.assertEqual(strlen(c_char_p(b"abc" * (i + 1))), 3 * (i + 1))
+            self.assertEqual(strlen(create_string_buffer(b"xy", 8)), 2)
+            self.assertEqual(strchr(c_char_p(b"hello"), ord("l")), b"llo")
+            self.assertEqual(strchr(create_string_buffer(b"hi"), ord("i")),
+                             b"i")
+            q = create_string_buffer(b"q")
+            self.assertIsNone(strchr(c_void_p(addressof(q)), ord("z")))
+
+    def test_planned_fundamental_instances(self):
+        labs = self.func("labs", c_long, c_long)
+        abs_ = self.func("abs", c_int, c_int)
+        fabs = self.func("fabs", c_double, c_double, lib=self.libm)
+        fabsf = self.func("fabsf", c_float, c_float, lib=self.libm)
+        for _ in range(3):
+            self.assertEqual(abs_(c_int(-5)), 5)
+            self.assertEqual(abs_(c_int32(-6)), 6)
+            self.assertEqual(abs_(c_uint(2 ** 32 - 7)), 7)  # masked, as C
+            self.assertEqual(labs(c_long(-2 ** 40)), 2 ** 40)
+            self.assertEqual(labs(c_longlong(-3)), 3)  # the same size
+            self.assertEqual(labs(c_ulong(2 ** 64 - 9)), 9)  # from_param's
+            self.assertEqual(fabs(c_double(-2.5)), 2.5)
+            self.assertEqual(fabs(c_float(-0.5)), 0.5)
+            self.assertEqual(fabsf(c_double(-1.25)), 1.25)
+            with self.assertRaises(C.ArgumentError):  # not the same size
+                abs_(c_short(-1))
+            with self.assertRaises(C.ArgumentError):
+                fabs(c_int(1))
+
+            class MyInt(c_int):  # not plain: through from_param
+                pass
+            self.assertEqual(abs_(MyInt(-8)), 8)
+        snprintf = self.func("snprintf", c_int, c_char_p, c_size_t, c_char_p)
+        buf = create_string_buffer(32)
+        for _ in range(2):
+            snprintf(buf, 32, b"%hhd %d %.1f", c_byte(-3), c_int(9),
+                     c_float(0.5))
+            self.assertEqual(buf.value, b"-3 9 0.5")
+
+    def test_a_closed_library_refuses_planned_calls(self):
+        lib = libc()
+        snprintf = lib.snprintf
+        snprintf.argtypes = [c_char_p, c_size_t, c_char_p]
+        buf = create_string_buffer(16)
+        for _ in range(2):
+            self.assertEqual(snprintf(buf, 16, b"%d", 5), 1)
+        lib.close()
+        for _ in range(2):
+            with self.assertRaises(weft.BadHandleError):
+                snprintf(buf, 16, b"%d", 5)
+
     def test_struct_results(self):
         class div_t(Structure):
             _fields_ = [("quot", c_int), ("rem", c_int)]
@@ -873,6 +973,150 @@ class Callbacks(unittest.TestCase):
         self.assertEqual(len(got), 1)
         self.assertIsInstance(got[0].exc_value, RuntimeError)
 
+    # a value of each fundamental, as its argument, result and what a
+    # POINTER to it reads
+    SAMPLES = {"c_bool": True, "c_char": b"q", "c_wchar": "\u00e9",
+               "c_byte": -5, "c_ubyte": 200, "c_short": -300,
+               "c_ushort": 60000, "c_int": -7, "c_uint": 2 ** 32 - 1,
+               "c_long": -2 ** 40, "c_ulong": 2 ** 64 - 1,
+               "c_longlong": -2 ** 62, "c_ulonglong": 2 ** 64 - 1,
+               "c_size_t": 2 ** 63, "c_ssize_t": -2, "c_float": 1.5,
+               "c_double": -2.25, "c_longdouble": 0.5, "c_char_p": b"str",
+               "c_wchar_p": "w\u00e9", "c_void_p": 0x1234, "c_int8": -128,
+               "c_uint8": 255, "c_int16": -2, "c_uint16": 65535,
+               "c_int32": -2 ** 31, "c_uint32": 2 ** 31,
+               "c_int64": -2 ** 63, "c_uint64": 2 ** 64 - 2}
+
+    def test_every_fundamental_through_a_callback(self):
+        for name in FUNDAMENTALS:
+            t, v = getattr(C, name), self.SAMPLES[name]
+            want = t(v).value
+            with self.subTest(name):
+                got = []
+                if name not in ("c_char_p", "c_wchar_p"):
+                    echo = CFUNCTYPE(t, t)(lambda x: got.append(x) or x)
+                    for _ in range(2):
+                        self.assertEqual(echo(v), want)
+                    self.assertEqual(got, [want, want])
+                    self.assertIs(type(got[0]), type(want))
+                del got[:]
+                # a POINTER(T) argument: p[0], p.contents, through C
+                seen = CFUNCTYPE(c_int, POINTER(t))(
+                    lambda p: got.append((p[0], p.contents.value)) or 1)
+                x = t(v)
+                for _ in range(2):
+                    self.assertEqual(seen(pointer(x)), 1)
+                    self.assertEqual(seen(byref(x)), 1)
+                self.assertEqual(got, [(want, want)] * 4)
+                self.assertIs(type(got[0][0]), type(want))
+                raised = []
+                old = sys.unraisablehook
+                sys.unraisablehook = raised.append
+                try:
+                    self.assertEqual(seen(None), 0)  # p[0] of NULL
+                finally:
+                    sys.unraisablehook = old
+                self.assertEqual(len(raised), 1)
+                self.assertIsInstance(raised[0].exc_value, ValueError)
+
+    def test_pointer_indexing(self):
+        arr = (c_short * 5)(10, -20, 30, -40, 50)
+        for t in (POINTER(c_short), POINTER(c_int16)):
+            p = cast(byref(arr, sizeof(c_short)), t)
+            self.assertEqual([p[-1], p[0], p[1], p[3]], [10, -20, 30, 50])
+            self.assertEqual(p[0:3], [-20, 30, -40])
+            self.assertEqual(p[True], 30)  # a bool is an int (Python's)
+            with self.assertRaises(TypeError):
+                p["0"]
+        d = (c_double * 2)(0.25, -8.0)
+        self.assertEqual(cast(d, POINTER(c_double))[1], -8.0)
+        with self.assertRaises(ValueError):
+            POINTER(c_int)()[0]
+        with self.assertRaises(OverflowError):
+            cast(arr, POINTER(c_short))[2 ** 70]
+
+        P = POINTER(c_short)
+        P.__getitem__ = lambda self, i: ("mine", i)  # a class's own wins
+        try:
+            self.assertEqual(cast(arr, P)[1], ("mine", 1))
+        finally:
+            del P.__getitem__
+        self.assertEqual(cast(arr, P)[1], -20)
+
+        class Sub(c_int):  # not plain: p[0] is the instance
+            pass
+        q = pointer(Sub(9))
+        self.assertIsInstance(q[0], Sub)
+        self.assertEqual(q[0].value, 9)
+
+        class Pt(Structure):
+            _fields_ = [("x", c_int), ("y", c_int)]
+        pts = (Pt * 2)(Pt(1, 2), Pt(3, 4))
+        pp = cast(pts, POINTER(Pt))
+        self.assertEqual((pp[1].x, pp[1].y), (3, 4))
+
+    def test_an_exception_in_a_pointer_callback(self):
+        CMP = CFUNCTYPE(c_int, POINTER(c_int), POINTER(c_int))
+        qsort = self.libc["qsort"]
+        qsort.argtypes = [c_void_p, c_size_t, c_size_t, CMP]
+        qsort.restype = None
+        kept = []
+
+        def cmp(a, b):
+            kept.append(a)
+            raise KeyError(a[0])
+        got = []
+        old = sys.unraisablehook
+        sys.unraisablehook = got.append
+        try:
+            arr = (c_int * 3)(3, 1, 2)
+            qsort(arr, 3, sizeof(c_int), CMP(cmp))
+            bad = CFUNCTYPE(c_int, POINTER(c_int))(lambda p: p[0] + "x")
+            self.assertEqual(bad(pointer(c_int(4))), 0)
+            self.assertEqual(CFUNCTYPE(c_int, c_int)(lambda v: "no")(1), 0)
+        finally:
+            sys.unraisablehook = old
+        self.assertEqual(sorted(arr), [1, 2, 3])  # every comparison was 0
+        self.assertGreaterEqual(len(got), 3)
+        self.assertIsInstance(got[0].exc_value, KeyError)
+        self.assertIsInstance(got[-2].exc_value, TypeError)
+        self.assertIsInstance(got[-1].exc_value, TypeError)
+        for p in kept:  # kept across the exception: memory of their own
+            self.assertIn(p[0], (1, 2, 3))
+
+    def test_pointer_arguments_are_fresh_in_every_call(self):
+        # a view the callable did not keep may serve the next call (the
+        # SWIG backend): nothing may tell it from a new one
+        import weakref
+        CB = CFUNCTYPE(c_int, POINTER(c_int))
+        refs, states = [], []
+
+        def cb(p):
+            v = p[0]
+            states.append((p._objects, p._b_base_, p._b_buf_, v))
+            if v == 1:
+                refs.append(weakref.ref(p))
+            if v == 2:
+                p.contents = c_int(99)  # C's own argument, then dropped
+            return v
+        f = CB(cb)
+        for v in (1, 2, 3, 2, 1, 3):
+            self.assertEqual(f(pointer(c_int(v))), v)
+        self.assertEqual(states, [(None, None, None, v)
+                                  for v in (1, 2, 3, 2, 1, 3)])
+        self.assertEqual([r() for r in refs], [None, None])
+
+    def test_a_callback_used_by_many_calls(self):
+        CMP = CFUNCTYPE(c_int, POINTER(c_int), POINTER(c_int))
+        qsort = self.libc["qsort"]
+        qsort.argtypes = [c_void_p, c_size_t, c_size_t, CMP]
+        qsort.restype = None
+        cb = CMP(lambda a, b: a[0] - b[0])
+        for n in range(1, 40):
+            arr = (c_int * n)(*range(n, 0, -1))
+            qsort(arr, n, sizeof(c_int), cb)
+            self.assertEqual(list(arr), list(range(1, n + 1)))
+
     def test_closures_and_functions_leave_nothing_behind(self):
         import gc
 
@@ -1135,6 +1379,39 @@ class LowLevel(unittest.TestCase):
             lib.close(sig)
             lib.close(i)
 
+    def test_a_forgotten_handler_is_not_called_again(self):
+        # the cell a callback found last is kept for its next call, and
+        # forgetting the callable forgets that too
+        lib = weft.lib
+        i = lib.ffi_type_named("int")
+        sig = lib.ffi_function_new(None, i, [i], 0, 0, 0)
+        got = []
+
+        def handler(ret, args):
+            got.append(1)
+            lib.ffi_write_int(ret, 0, ord("i"), 7)
+
+        def other(ret, args):
+            lib.ffi_write_int(ret, 0, ord("i"), 8)
+        clo = lib.ffi_closure_new(sig, handler)
+        clo2 = lib.ffi_closure_new(sig, other)
+        try:
+            F = CFUNCTYPE(c_int, c_int)
+            f = F(lib.ffi_closure_address(clo))
+            g = F(lib.ffi_closure_address(clo2))
+            self.assertEqual((f(1), f(2), g(3), f(4)), (7, 7, 8, 7))
+            lib.forget(handler)
+            self.assertEqual(f(5), 0)  # nothing registered: nothing runs
+            self.assertEqual(g(6), 8)
+            self.assertEqual(f(7), 0)
+            self.assertEqual(len(got), 3)
+        finally:
+            lib.close(clo)
+            lib.close(clo2)
+            lib.forget(other)
+            lib.close(sig)
+            lib.close(i)
+
     def test_types_and_layouts(self):
         lib = weft.lib
         st = lib.ffi_struct_new(0, 0, 0)
@@ -1175,6 +1452,22 @@ class LowLevel(unittest.TestCase):
             self.assertIs(sw.ffi_call_py(sig, b"iAi", ()), NotImplemented)
             with self.assertRaises(TypeError):
                 sw.ffi_call_py(sig, b"iBi", ("x",))
+            with self.assertRaises(TypeError):
+                sw.ffi_setup(int, int, int, None)
+            with self.assertRaises(TypeError):  # not a weft.ctypes class
+                sw.ffi_setup(C._CData, C.CFuncPtr, int, len)
+            with self.assertRaises(TypeError):
+                sw.ffi_pointer_class(int)
+            f = C.CDLL(LIBC).strlen
+            f.argtypes = [c_char_p]
+            self.assertEqual(f(b"abc"), 3)
+            f._cplans = {(bytearray,): (0, b"LA", b"")}  # a malformed plan
+            with self.assertRaises(C.ArgumentError):  # the Python path's
+                f(bytearray(b"x"))
+            f._cplans = {(type(create_string_buffer(2)),):
+                         (f._h, f._strict, b"7")}
+            with self.assertRaises(SystemError):  # a bad kind
+                f(create_string_buffer(2))
         finally:
             lib.close(sig)
             lib.close(i)

@@ -11,7 +11,9 @@ functions here.  Both backends give the same ones:
   stack buffer by a code string, call weft_ffi_call, convert the
   result), ffi_closure_new_py (a closure whose handler converts C's
   arguments to Python values in C, under the GIL, on whatever thread C
-  calls it from), ffi_read_through (p[i]) and ffi_buffer_address;
+  calls it from), ffi_read_through (p[i]), ffi_buffer_address, and
+  ffi_setup / ffi_pointer_class (weft.ctypes' classes for the C above:
+  the slots it reads and writes directly, p[i] of a POINTER in C);
 - the ctypes backend does the same in Python (weft/_ffi_ctypes.py), over
   libweft's functions bound with Python's own ctypes (the generated
   wrappers of weft.lib would cost a second conversion per call).
@@ -74,6 +76,8 @@ if backend == "swig":
     buffer_address = _sw.ffi_buffer_address
     read_through = _sw.ffi_read_through
     closure_new = _sw.ffi_closure_new_py
+    setup = _sw.ffi_setup
+    pointer_class = _sw.ffi_pointer_class
     closure_address = lib.ffi_closure_address
     function_new = lib.ffi_function_new
     errno_get = lib.ffi_errno_get
@@ -104,6 +108,7 @@ else:
                               struct_set_double, read_int, write_int,
                               read_double, write_double, memmove, memset,
                               string_at, FuncBase, read_through)
+    setup = pointer_class = None  # the SWIG module's C shortcuts
 
 __all__ = ["call", "FuncBase", "buffer_address", "closure_new",
            "closure_address", "closure_forget", "function_new", "errno_get",

@@ -138,6 +138,8 @@ def write_double(address, offset, code, value):
 def read_through(address, offset, code):
     """The scalar of code at offset from the pointer stored at address
     (the SWIG module's ffi_read_through)."""
+    if not -(1 << 63) <= offset < (1 << 63):  # ctypes' c_ssize_t wraps
+        raise OverflowError("offset out of range: %d" % offset)
     p = read_int(address, 0, 80) & ((1 << 64) - 1)
     if not p:
         raise ValueError("NULL pointer access")
@@ -367,7 +369,7 @@ class FuncBase(object):
     """The base of weft.ctypes' function objects (the SWIG module's is in
     C): a call through the prepared function _h by its code string _fast,
     _call_converted when the codes decline, _post on the result."""
-    __slots__ = ("_h", "_fast", "_post")
+    __slots__ = ("_h", "_fast", "_post", "_cplans")
 
     def __call__(self, *args):
         codes = self._fast

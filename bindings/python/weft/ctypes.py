@@ -689,7 +689,7 @@ class _Pointer(_CData, metaclass=_PointerMeta):
             raise ValueError("NULL pointer access")
         return p + index * _type_size(self._type_)
 
-    def __getitem__(self, index):
+    def _getitem(self, index):
         if index.__class__ is int:
             t = self._type_
             if t._wread_:
@@ -700,6 +700,10 @@ class _Pointer(_CData, metaclass=_PointerMeta):
                 raise ValueError("slice stop is required")
             return [self[i] for i in range(*index.indices(index.stop))]
         return _get_item(self._type_, self._item_address(index), self)
+
+    # the SWIG backend's is C (_ffi.setup, below CFuncPtr): p[i] of a
+    # POINTER(T) of a plain fundamental by the class's _wthrough_
+    __getitem__ = _getitem
 
     def __setitem__(self, index, value):
         _set_item(self._type_, self._item_address(index), value, self)
@@ -712,6 +716,7 @@ class _Pointer(_CData, metaclass=_PointerMeta):
 
 
 _POINTERS = {}
+_pointers_in_c = False  # POINTER classes get C's p[i] (after _ffi.setup)
 
 
 def POINTER(cls):
@@ -723,9 +728,13 @@ def POINTER(cls):
         return p
     if not isinstance(cls, _CDataMeta) or cls._wt_ is None:
         raise TypeError("must be a ctypes type")
-    p = _PointerMeta("LP_" + cls.__name__, (_Pointer,),
-                     {"__slots__": (), "_type_": cls})
+    ns = {"__slots__": (), "_type_": cls}
+    if cls._wread_:
+        ns["_wthrough_"] = cls._wcodeord_ + 256 * cls._wsize_
+    p = _PointerMeta("LP_" + cls.__name__, (_Pointer,), ns)
     p._wt_ = _ffi.pointer_new(cls._wt_)
+    if "_wthrough_" in ns and _pointers_in_c:
+        _ffi.pointer_class(p)  # p[i] straight to C's __getitem__
     _set_size(p, p._wt_)
     _POINTERS[cls] = p
     return p
@@ -1503,6 +1512,7 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
         self._h = 0
         self._fast = None
         self._post = None
+        self._cplans = None
         self._shapes = {}
         self._dll = None
         self._closure = None
@@ -1598,6 +1608,7 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
             self._fast = None
             self._shapes = {}
             self.__dict__.pop("_plans", None)
+            self._cplans = None
         for h in old:
             if h:
                 try:
@@ -1726,6 +1737,9 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
                 if kind == 5:  # a pointer: its value
                     values[i] = _read_int(a._b_addr_, 0, 80) & _U64
                     continue
+                if kind == 6:  # a plain fundamental: its value
+                    values[i] = a.value
+                    continue
                 if kind == 2:  # an int with no argtype: a C int, if it fits
                     if not -(1 << 63) <= a < (1 << 64):
                         raise ArgumentError("argument %d: OverflowError: int "
@@ -1814,11 +1828,22 @@ class CFuncPtr(_ffi.FuncBase, metaclass=_FuncMeta):
                     ~_ffi.MODE_STRICT).encode() + codes[2:]
         plan = (h, codes, steps)
         if cachable:
+            # the plan as FuncBase's C carries it out (the SWIG backend):
+            # one kind per argument, if none needs from_param
+            kinds = bytearray(b"0" * len(args))
+            for i, kind, _ in steps:
+                # 6: the code to read the fundamental's value by
+                kinds[i] = ord(args[i]._type_) if kind == 6 else kind + 48
+            cplan = None if codes[:1] == b"X" or b"1" in kinds or \
+                b"3" in kinds else (h, codes, bytes(kinds))
             with _prepare_mu:
                 plans = self.__dict__.get("_plans")
                 if plans is None or len(plans) >= _PLANS_MAX:
                     plans = self.__dict__["_plans"] = {}
+                    self._cplans = {}
                 plans[key] = plan
+                if cplan is not None and self._cplans is not None:
+                    self._cplans[key] = cplan
         return plan, args
 
     def _convert(self, i, t, a, keep):
@@ -1882,8 +1907,8 @@ def _param_kind(t, a):
     """How a plan passes a, an argument of argtype t: 1 through
     t.from_param, or when that is certain to give the object itself for
     any object of a's class (no from_param of t's own, an array, struct
-    or pointer instance t takes), 4 by its address or 5 by its pointer
-    value."""
+    or pointer instance t takes), 4 by its address, 5 by its pointer
+    value or 6 by its value (a plain fundamental read as it is)."""
     if any("from_param" in k.__dict__ for k in t.__mro__):
         return 1
     try:
@@ -1891,6 +1916,9 @@ def _param_kind(t, a):
             return 1
     except Exception:
         return 1  # the call raises ArgumentError
+    if isinstance(a, _SimpleCData) and a._wplain_ and a._wread_ and \
+            t._wcode_ not in "zZP*X":
+        return 6  # a plain fundamental of an integer or float code
     if isinstance(a, (Array, _StructBase)):
         return 4
     if isinstance(a, (_Pointer, CFuncPtr)) or (
@@ -2065,6 +2093,13 @@ def _functype(restype, argtypes, flags):
 
 CFuncPtr._wt_ = _code_handle("P")
 _set_size(CFuncPtr, CFuncPtr._wt_)
+if _ffi.setup is not None:
+    _Pointer.__getitem__ = _ffi.setup(_CData, CFuncPtr, _Pointer,
+                                      _Pointer._getitem)
+    for _p in list(_POINTERS.values()):
+        if "_wthrough_" in _p.__dict__:
+            _ffi.pointer_class(_p)
+    _pointers_in_c = True
 
 # ---------------------------------------------------------------------------
 # Libraries
