@@ -749,9 +749,6 @@ static inline void fast_store(int c, int64_t r, void *ret) {
   }
 }
 
-/* The call itself, through the prototype of the widest shape or, for
- * up to three integer arguments and no floating ones (most calls), of a
- * narrow one that loads fewer registers. */
 /* Up to three integer arguments and no floating ones, the most common
  * shape: three registers straight from the arguments, no arrays. */
 static inline __attribute__((always_inline)) weft_status
@@ -771,6 +768,7 @@ fast_call_narrow(const weft__ffn *f, void *ret, void **args) {
   return 0;
 }
 
+/* Every other fast-path shape: all registers of the widest prototype. */
 static __attribute__((noinline)) weft_status fast_call(const weft__ffn *f,
                                                        void *ret, void **args) {
   int64_t ints[FAST_INTS] = {0};
