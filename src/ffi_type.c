@@ -1374,6 +1374,18 @@ static weft__ftype *struct_use(weft_handle st, int *pinned, weft_status *rc,
   return s;
 }
 
+/* Reverse the n bytes of a floating value between the platform's order
+ * and the struct's (flags), if they differ; its own inverse. */
+static void to_order(unsigned char *b, size_t n, int flags) {
+  if ((flags & (WEFT_FFI_BIG_ENDIAN | WEFT_FFI_LITTLE_ENDIAN)) == NATIVE_ORDER)
+    return;
+  for (size_t i = 0; i < n / 2; i++) {
+    unsigned char t = b[i];
+    b[i] = b[n - 1 - i];
+    b[n - 1 - i] = t;
+  }
+}
+
 /* The scalar field `index` of a finished struct, pinned; NULL with the
  * status in *rc.  want_float: the field must be floating (else integer,
  * pointer or bool). */
@@ -1493,13 +1505,7 @@ WEFT_API weft_status weft_ffi_struct_get_double(weft_handle st, size_t index,
   unsigned char b[sizeof(long double)];
   size_t n = f->type->size;
   memcpy(b, (const unsigned char *)address + f->offset, n);
-  if ((s->flags & (WEFT_FFI_BIG_ENDIAN | WEFT_FFI_LITTLE_ENDIAN)) !=
-      NATIVE_ORDER)
-    for (size_t i = 0; i < n / 2; i++) {
-      unsigned char t = b[i];
-      b[i] = b[n - 1 - i];
-      b[n - 1 - i] = t;
-    }
+  to_order(b, n, s->flags);
   if (n == sizeof(float)) {
     float x;
     memcpy(&x, b, n);
@@ -1539,13 +1545,7 @@ WEFT_API weft_status weft_ffi_struct_set_double(weft_handle st, size_t index,
     memset(b, 0, sizeof b);
     memcpy(b, &x, n);
   }
-  if ((s->flags & (WEFT_FFI_BIG_ENDIAN | WEFT_FFI_LITTLE_ENDIAN)) !=
-      NATIVE_ORDER)
-    for (size_t i = 0; i < n / 2; i++) {
-      unsigned char t = b[i];
-      b[i] = b[n - 1 - i];
-      b[n - 1 - i] = t;
-    }
+  to_order(b, n, s->flags);
   memcpy((unsigned char *)address + f->offset, b, n);
   if (pinned)
     weft__handle_unpin(st);
